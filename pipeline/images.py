@@ -1,0 +1,215 @@
+"""Safe decoding and model-ready resizing of user images.
+
+Everything here is CPU work: callers run it in an executor (`asyncio.to_thread`).
+The rules: check the header before decoding anything big, apply EXIF orientation,
+decode large JPEGs in draft mode straight to the size the task needs, and resize
+to Qwen's token grid so the server's own resizing never changes what we sent.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+from pillow_heif import register_heif_opener
+
+from .errors import ImageError
+
+register_heif_opener()
+
+# Qwen-VL refuses extreme aspect ratios (qwen-vl-utils raises above 200:1).
+MAX_ASPECT = 150
+LOSSLESS_FORMATS = {"PNG", "GIF", "BMP", "TIFF"}
+# The most pixels we send as PNG; above this, JPEG keeps the payload small.
+PNG_MAX_PIXELS = 2_500_000
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How many image tokens a task may spend, and the smallest side it needs."""
+
+    min_tokens: int = 4
+    max_tokens: int = 1280
+    min_short_tokens: int = 1
+
+
+@dataclass(frozen=True)
+class PreparedImage:
+    """An image ready for a chat request."""
+
+    data_url: str
+    mime: str
+    width: int
+    height: int
+    tokens: int
+
+
+def load_bytes(path: str | Path, max_bytes: int) -> bytes:
+    """Read a local file, refusing empty and oversized ones before reading them."""
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+    except OSError as exc:
+        raise ImageError(f"{p.name}: cannot read the file ({exc.strerror}).", code="file_unreadable") from exc
+    if size == 0:
+        raise ImageError(f"{p.name}: the file is empty.", code="image_empty")
+    if size > max_bytes:
+        raise ImageError(
+            f"{p.name}: the file is {size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB.",
+            code="file_too_big",
+        )
+    return p.read_bytes()
+
+
+def open_image(data: bytes, *, max_pixels: int, target_pixels: int | None = None) -> Image.Image:
+    """Decode to an upright RGB image, or raise ImageError with a readable message.
+
+    `target_pixels` lets large JPEGs decode in draft mode (DCT scaling) at no less
+    than that many pixels, which is several times faster than a full decode.
+    """
+    if not data:
+        raise ImageError("The file is empty.", code="image_empty")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:
+        raise ImageError("The image has far too many pixels to process.", code="image_too_large") from exc
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise ImageError("This file is not an image we can read.", code="not_image") from exc
+
+    width, height = img.size
+    if width < 1 or height < 1:
+        raise ImageError("The image has no pixels.", code="image_corrupt")
+    if width * height > max_pixels:
+        raise ImageError(
+            f"The image is {width}×{height} pixels; the limit is {max_pixels / 1e6:.0f} megapixels.",
+            code="image_too_large",
+        )
+    try:
+        if target_pixels and img.format == "JPEG" and width * height > 2 * target_pixels:
+            scale = math.sqrt(target_pixels / (width * height))
+            img.draft("RGB", (max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale))))
+        img.load()
+        img = ImageOps.exif_transpose(img)
+        return to_rgb(img)
+    except Image.DecompressionBombError as exc:
+        raise ImageError("The image has far too many pixels to process.", code="image_too_large") from exc
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        raise ImageError("The image file is damaged or incomplete.", code="image_corrupt") from exc
+
+
+def source_format(data: bytes) -> str | None:
+    """The container format from the header alone (e.g. 'JPEG', 'PNG', 'HEIF')."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            return Image.open(io.BytesIO(data)).format
+    except Exception:
+        return None
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """RGB on white: transparent screenshots and stickers must not turn black."""
+    if img.mode == "RGB":
+        return img
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGB", rgba.size, "white")
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        img = img.point(lambda v: v / 256).convert("L")
+    return img.convert("RGB")
+
+
+def smart_resize(
+    height: int, width: int, *, factor: int, min_pixels: int, max_pixels: int
+) -> tuple[int, int]:
+    """Qwen-VL's rule: both sides multiples of `factor`, area within [min, max] pixels."""
+    h_bar = max(factor, round(height / factor) * factor)
+    w_bar = max(factor, round(width / factor) * factor)
+    if h_bar * w_bar > max_pixels:
+        beta = math.sqrt(height * width / max_pixels)
+        h_bar = max(factor, math.floor(height / beta / factor) * factor)
+        w_bar = max(factor, math.floor(width / beta / factor) * factor)
+    elif h_bar * w_bar < min_pixels:
+        beta = math.sqrt(min_pixels / (height * width))
+        h_bar = math.ceil(height * beta / factor) * factor
+        w_bar = math.ceil(width * beta / factor) * factor
+    return h_bar, w_bar
+
+
+def image_tokens(width: int, height: int, factor: int) -> int:
+    """Tokens one image costs Qwen-VL: one per factor×factor cell, plus start and end."""
+    return (width // factor) * (height // factor) + 2
+
+
+def target_size(width: int, height: int, budget: Budget, factor: int) -> tuple[int, int]:
+    """The (width, height) an image of this size is sent at under `budget`."""
+    min_short = budget.min_short_tokens * factor
+    short = min(width, height)
+    if short < min_short:
+        scale = min_short / short
+        width, height = math.ceil(width * scale), math.ceil(height * scale)
+    h, w = smart_resize(
+        height,
+        width,
+        factor=factor,
+        min_pixels=budget.min_tokens * factor * factor,
+        max_pixels=budget.max_tokens * factor * factor,
+    )
+    return w, h
+
+
+def pad_extreme_aspect(img: Image.Image) -> Image.Image:
+    """Pad (white) a strip so its aspect ratio stays within what Qwen-VL accepts."""
+    w, h = img.size
+    if max(w, h) <= MAX_ASPECT * min(w, h):
+        return img
+    nw, nh = (w, math.ceil(w / MAX_ASPECT)) if w > h else (math.ceil(h / MAX_ASPECT), h)
+    canvas = Image.new("RGB", (max(nw, w), max(nh, h)), "white")
+    canvas.paste(img, (0, 0))
+    return canvas
+
+
+def fit(img: Image.Image, budget: Budget, factor: int) -> Image.Image:
+    img = pad_extreme_aspect(img)
+    size = target_size(*img.size, budget, factor)
+    if size == img.size:
+        return img
+    return img.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+
+
+def encode_data_url(img: Image.Image, *, png: bool) -> tuple[str, str]:
+    buf = io.BytesIO()
+    if png:
+        img.save(buf, format="PNG", optimize=False, compress_level=3)
+        mime = "image/png"
+    else:
+        img.save(buf, format="JPEG", quality=90, optimize=False)
+        mime = "image/jpeg"
+    return f"data:{mime};base64,{base64.b64encode(buf.getvalue()).decode('ascii')}", mime
+
+
+def prepare_image(
+    img: Image.Image, budget: Budget, factor: int, *, prefer_png: bool = False
+) -> PreparedImage:
+    """Resize an already decoded image to the budget and encode it as a data URL."""
+    sized = fit(img, budget, factor)
+    png = prefer_png and sized.width * sized.height <= PNG_MAX_PIXELS
+    url, mime = encode_data_url(sized, png=png)
+    return PreparedImage(url, mime, sized.width, sized.height, image_tokens(*sized.size, factor))
+
+
+def prepare(data: bytes, budget: Budget, factor: int, *, max_pixels: int) -> PreparedImage:
+    """Bytes → checked, upright, resized, encoded; draft-decoding large JPEGs."""
+    target_pixels = budget.max_tokens * factor * factor
+    img = open_image(data, max_pixels=max_pixels, target_pixels=target_pixels)
+    lossless = source_format(data) in LOSSLESS_FORMATS
+    return prepare_image(img, budget, factor, prefer_png=lossless)
