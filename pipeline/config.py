@@ -68,9 +68,23 @@ class Settings(BaseSettings):
     prompts_dir: Path = PROJECT_ROOT / "prompts"
     language: Literal["zh", "en"] = "zh"
 
-    _split_categories = field_validator("default_categories", mode="before")(split_list)
+    # --- Telegram bot -------------------------------------------------------
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base_url: str | None = None
+    telegram_file_base_url: str | None = None
+    database_path: Path = Path("data/notelens.db")
+    allowed_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    admin_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    user_jobs_per_minute: int = Field(default=10, ge=1)
+    telegram_max_download_bytes: int = 20 * 1024 * 1024
+    pdf_max_pages: int = Field(default=20, ge=1, le=200)
+    album_wait_s: float = Field(default=1.5, gt=0)
 
-    @field_validator("vlm_api_key", "llm_api_key", mode="before")
+    _split_lists = field_validator(
+        "default_categories", "allowed_user_ids", "admin_user_ids", mode="before"
+    )(split_list)
+
+    @field_validator("vlm_api_key", "llm_api_key", "telegram_bot_token", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
