@@ -91,8 +91,14 @@ class Settings(BaseSettings):
 
     # --- derived ------------------------------------------------------------
     @property
-    def has_vlm_key(self) -> bool:
-        return self.vlm_api_key is not None
+    def has_vlm(self) -> bool:
+        """A model is configured: a key, or a self-hosted server that needs none."""
+        return self.vlm_api_key is not None or self.resolved_provider != "dashscope"
+
+    @property
+    def has_llm(self) -> bool:
+        url, key = self.llm_endpoint
+        return key is not None or detect_provider(url) != "dashscope"
 
     @property
     def llm_endpoint(self) -> tuple[str, SecretStr | None]:
@@ -103,13 +109,15 @@ class Settings(BaseSettings):
 
     @cached_property
     def resolved_provider(self) -> str:
-        return detect_provider(self.vlm_base_url) if self.vlm_provider == "auto" else self.vlm_provider
+        return (
+            detect_provider(self.vlm_base_url) if self.vlm_provider == "auto" else self.vlm_provider
+        )
 
     @property
     def uses_local_ocr(self) -> bool:
-        """`auto` reads locally when no key is configured; `vlm` and `local` are explicit."""
+        """`auto` reads locally when no model is configured; `vlm` and `local` are explicit."""
         if self.ocr_engine == "auto":
-            return not self.has_vlm_key
+            return not self.has_vlm
         return self.ocr_engine == "local"
 
 

@@ -55,7 +55,9 @@ def load_bytes(path: str | Path, max_bytes: int) -> bytes:
     try:
         size = p.stat().st_size
     except OSError as exc:
-        raise ImageError(f"{p.name}: cannot read the file ({exc.strerror}).", code="file_unreadable") from exc
+        raise ImageError(
+            f"{p.name}: cannot read the file ({exc.strerror}).", code="file_unreadable"
+        ) from exc
     if size == 0:
         raise ImageError(f"{p.name}: the file is empty.", code="image_empty")
     if size > max_bytes:
@@ -79,7 +81,9 @@ def open_image(data: bytes, *, max_pixels: int, target_pixels: int | None = None
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as exc:
-        raise ImageError("The image has far too many pixels to process.", code="image_too_large") from exc
+        raise ImageError(
+            "The image has far too many pixels to process.", code="image_too_large"
+        ) from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise ImageError("This file is not an image we can read.", code="not_image") from exc
 
@@ -88,7 +92,8 @@ def open_image(data: bytes, *, max_pixels: int, target_pixels: int | None = None
         raise ImageError("The image has no pixels.", code="image_corrupt")
     if width * height > max_pixels:
         raise ImageError(
-            f"The image is {width}×{height} pixels; the limit is {max_pixels / 1e6:.0f} megapixels.",
+            f"The image is {width}×{height} pixels; "
+            f"the limit is {max_pixels / 1e6:.0f} megapixels.",
             code="image_too_large",
         )
     try:
@@ -99,7 +104,9 @@ def open_image(data: bytes, *, max_pixels: int, target_pixels: int | None = None
         img = ImageOps.exif_transpose(img)
         return to_rgb(img)
     except Image.DecompressionBombError as exc:
-        raise ImageError("The image has far too many pixels to process.", code="image_too_large") from exc
+        raise ImageError(
+            "The image has far too many pixels to process.", code="image_too_large"
+        ) from exc
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         raise ImageError("The image file is damaged or incomplete.", code="image_corrupt") from exc
 

@@ -185,7 +185,11 @@ class ModelClient:
         estimated_image_tokens: int = 0,
         allow_empty: bool = False,
     ) -> Completion:
-        """One checked answer: retried once, hotter, if empty, cut off or looping."""
+        """One checked answer: retried once, hotter, if empty, cut off or looping.
+
+        With `allow_empty`, an answer still empty after the retry is accepted (a
+        photo may simply hold no text); otherwise it is an error.
+        """
         model = model or self.model
         usage = Usage()
         problem = ""
@@ -210,8 +214,10 @@ class ModelClient:
                 problem = "a repetition loop"
             elif finish == "length":
                 problem = "an answer cut off at the length limit"
-            elif not text and not allow_empty:
+            elif not text:
                 problem = "an empty answer"
+                if retry and allow_empty:
+                    return Completion("", finish, usage, attempt, ["the model found nothing"])
             else:
                 warnings = [f"first answer was {problem}; retried"] if retry else []
                 return Completion(text, finish, usage, attempt, warnings)

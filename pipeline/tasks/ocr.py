@@ -1,0 +1,67 @@
+"""All the text of an image, in reading order: the VLM, or the offline engine."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from PIL import Image, ImageStat
+
+from .. import prompts
+from ..context import Context, ImageInput, image_message
+from ..errors import ModelError
+from ..results import TaskResult
+
+if TYPE_CHECKING:
+    from ..local_ocr import LocalOcrResult
+
+OCR_MAX_OUTPUT_TOKENS = 4096
+
+
+def should_fall_back(ctx: Context, exc: BaseException) -> bool:
+    """A failed model call falls back to the offline engine unless told otherwise."""
+    return isinstance(exc, ModelError) and ctx.settings.ocr_engine != "local"
+
+
+def is_blank(img: Image.Image) -> bool:
+    """A page with (almost) no ink: models tend to invent text for these."""
+    small = img.convert("L")
+    small.thumbnail((256, 256))
+    return ImageStat.Stat(small).stddev[0] < 4.0
+
+
+async def read_locally(ctx: Context, image: ImageInput, task: str = "ocr") -> LocalOcrResult:
+    from ..local_ocr import get_engine
+
+    img = await ctx.decode(image)
+    return await get_engine().read(img)
+
+
+async def ocr_locally(ctx: Context, image: ImageInput, warnings: list[str]) -> TaskResult:
+    result = await read_locally(ctx, image)
+    return TaskResult(result.text, result.text, warnings=warnings + result.warnings, engine="local")
+
+
+async def ocr(ctx: Context, image: ImageInput, *, language: str = "zh") -> TaskResult:
+    if ctx.settings.uses_local_ocr:
+        return await ocr_locally(ctx, image, [])
+    client = ctx.require_vlm("OCR")
+    img = await ctx.decode(image)
+    if await asyncio.to_thread(is_blank, img):
+        return TaskResult("", "", warnings=["the image looks blank"])
+    prepared = await ctx.prepare(img, "ocr")
+    prompt = prompts.render(ctx.settings.prompts_dir, "ocr", language)
+    try:
+        done = await client.complete(
+            image_message(prepared, prompt),
+            model=ctx.settings.ocr_model,
+            max_tokens=OCR_MAX_OUTPUT_TOKENS,
+            estimated_image_tokens=prepared.tokens,
+            extra_body=client.provider_fields(high_resolution=ctx.high_resolution()),
+            allow_empty=True,
+        )
+    except ModelError as exc:
+        if not should_fall_back(ctx, exc):
+            raise
+        return await ocr_locally(ctx, img, [f"the model failed ({exc}); read offline instead"])
+    return TaskResult(done.text, done.text, done.usage, done.warnings)
