@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     vlm_max_concurrency: int = Field(default=8, ge=1, le=256)
     vlm_timeout_s: float = Field(default=60.0, gt=0)
     vlm_max_retries: int = Field(default=3, ge=0, le=10)
-    vlm_token_pixels: Literal[28, 32] = 32
+    vlm_token_pixels: int = Field(default=32, ge=8, le=64)
 
     # --- the text model that polishes OCR (defaults to the VLM endpoint) ----
     llm_base_url: str | None = None

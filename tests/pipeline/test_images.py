@@ -51,7 +51,7 @@ def test_gif_uses_the_first_frame() -> None:
     buf = io.BytesIO()
     frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:])
     img = open_image(buf.getvalue(), max_pixels=MAX)
-    r, g, b = img.getpixel((10, 10))
+    _, g, b = img.getpixel((10, 10))
     assert b > 200 and g < 80
 
 
@@ -100,7 +100,8 @@ def png_header_only(width: int, height: int) -> bytes:
     """A PNG that claims a huge size: refused before any pixel is decoded."""
 
     def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        crc = struct.pack(">I", zlib.crc32(kind + body))
+        return struct.pack(">I", len(body)) + kind + body + crc
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     idat = zlib.compress(b"\x00" * 64)
