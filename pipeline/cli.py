@@ -206,7 +206,9 @@ async def cmd_classify(args: argparse.Namespace, pipeline: Pipeline) -> int:
                 print(json.dumps(row, ensure_ascii=False), flush=True)
     if not args.json:
         order = {str(f): i for i, f in enumerate(files)}
-        table = Table("file", "category", "answer")
+        table = Table()
+        for column in ("file", "category", "answer"):
+            table.add_column(column, overflow="fold")
         for row in sorted(rows, key=lambda r: order[r["file"]]):
             table.add_row(
                 row["file"], row["category"] or "[red]error[/]", row.get("error") or row["raw"]
