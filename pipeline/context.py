@@ -72,7 +72,8 @@ class Context:
         if task == "classify":
             return Budget(max_tokens=s.classify_max_tokens)
         if task == "captcha":
-            return Budget(max_tokens=s.captcha_max_tokens, min_short_tokens=2)
+            # A 160×60 captcha is ~12 tokens as it is: too few to read 4-6 characters.
+            return Budget(min_tokens=48, max_tokens=s.captcha_max_tokens, min_short_tokens=2)
         return Budget(max_tokens=s.ocr_max_tokens)
 
     async def prepare(self, image: ImageInput, task: str) -> PreparedImage:

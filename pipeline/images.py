@@ -15,6 +15,8 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
+import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from pillow_heif import register_heif_opener
 
@@ -25,8 +27,9 @@ register_heif_opener()
 # Qwen-VL refuses extreme aspect ratios (qwen-vl-utils raises above 200:1).
 MAX_ASPECT = 150
 LOSSLESS_FORMATS = {"PNG", "GIF", "BMP", "TIFF"}
-# The most pixels we send as PNG; above this, JPEG keeps the payload small.
-PNG_MAX_PIXELS = 2_500_000
+# The most pixels we send as PNG (captchas, stickers); above this, encoding PNG
+# costs more than the whole rest of the preprocessing, and JPEG 4:4:4 keeps text crisp.
+PNG_MAX_PIXELS = 300_000
 
 
 @dataclass(frozen=True)
@@ -185,21 +188,28 @@ def pad_extreme_aspect(img: Image.Image) -> Image.Image:
     return canvas
 
 
-def fit(img: Image.Image, budget: Budget, factor: int) -> Image.Image:
-    img = pad_extreme_aspect(img)
-    size = target_size(*img.size, budget, factor)
+def resize(img: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """OpenCV's area averaging to shrink (twice as fast as Pillow here), cubic to enlarge."""
     if size == img.size:
         return img
-    return img.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    shrinking = size[0] * size[1] < img.width * img.height
+    method = cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC
+    return Image.fromarray(cv2.resize(np.asarray(img), size, interpolation=method))
 
 
-def encode_data_url(img: Image.Image, *, png: bool) -> tuple[str, str]:
+def fit(img: Image.Image, budget: Budget, factor: int) -> Image.Image:
+    img = pad_extreme_aspect(img)
+    return resize(img, target_size(*img.size, budget, factor))
+
+
+def encode_data_url(img: Image.Image, *, png: bool, crisp: bool = False) -> tuple[str, str]:
+    """PNG for small images; JPEG otherwise, without chroma subsampling for screenshots."""
     buf = io.BytesIO()
     if png:
-        img.save(buf, format="PNG", optimize=False, compress_level=3)
+        img.save(buf, format="PNG", compress_level=1)
         mime = "image/png"
     else:
-        img.save(buf, format="JPEG", quality=90, optimize=False)
+        img.save(buf, format="JPEG", quality=92 if crisp else 90, subsampling=0 if crisp else 2)
         mime = "image/jpeg"
     return f"data:{mime};base64,{base64.b64encode(buf.getvalue()).decode('ascii')}", mime
 
@@ -210,7 +220,7 @@ def prepare_image(
     """Resize an already decoded image to the budget and encode it as a data URL."""
     sized = fit(img, budget, factor)
     png = prefer_png and sized.width * sized.height <= PNG_MAX_PIXELS
-    url, mime = encode_data_url(sized, png=png)
+    url, mime = encode_data_url(sized, png=png, crisp=prefer_png)
     return PreparedImage(url, mime, sized.width, sized.height, image_tokens(*sized.size, factor))
 
 

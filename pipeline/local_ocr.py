@@ -1,0 +1,539 @@
+"""Offline OCR with RapidOCR (PP-OCR models on onnxruntime), for when no model is reachable.
+
+Why an embedded engine: a newcomer without an API key, a user who must not send
+documents to a cloud, and a bot whose endpoint is down should still get text out
+of a photo. The `rapidocr` wheel ships its detection and recognition models
+(`PP-OCRv6_det_small.onnx`, `PP-OCRv6_rec_small.onnx` with the character table in
+its metadata), and we pass their paths explicitly, so loading never downloads.
+
+Thread safety: one `RapidOCR` per process, built lazily under a lock. A call with
+no per-call overrides does not mutate the engine (per-call overrides such as
+`use_det=` or `box_thresh=` do, so we never pass them), and onnxruntime sessions
+allow concurrent `run` calls, so `recognize` may be called from any thread. `read`
+goes through a small dedicated pool so that the event loop never waits on CPU work
+and two cores are not oversubscribed by many simultaneous inferences.
+
+The layout step turns detected line boxes into paragraphs in reading order:
+see `layout_paragraphs`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import math
+import os
+import re
+import statistics
+import threading
+import unicodedata
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PIL import Image
+
+from .errors import NoteLensError
+from .images import to_rgb
+
+if TYPE_CHECKING:
+    from rapidocr import RapidOCR
+
+log = logging.getLogger(__name__)
+
+# RapidOCR logs model paths at INFO and "detection result is empty" at WARNING on
+# its own handler (propagate=False); it resets the level from its config, so the
+# level is also passed as a parameter below.
+logging.getLogger("RapidOCR").setLevel(logging.ERROR)
+
+# Detection cost grows with pixels; PP-OCR reads text down to ~12 px high, so a
+# phone photo (12 MP) loses nothing at ~5 MP. Long receipts keep a larger long side.
+MAX_PIXELS = 5_000_000
+MAX_LONG_SIDE = 4096
+MIN_SIDE = 8
+# Lines the recognizer is less sure of than this are kept but reported.
+LOW_SCORE = 0.7
+# A captcha-like strip: read as one line without detection (detection splits
+# warped glyphs apart; on `captcha`-package images this is 28/30 vs 14/30 right).
+STRIP_MAX_HEIGHT = 256
+STRIP_MIN_ASPECT = 1.5
+
+DET_MODEL = "PP-OCRv6_det_small.onnx"
+REC_MODEL = "PP-OCRv6_rec_small.onnx"
+CLS_MODEL = "ch_ppocr_mobile_v2.0_cls_mobile.onnx"
+
+
+class LocalOcrUnavailable(NoteLensError):
+    """The embedded OCR engine cannot run here (package or its bundled models missing)."""
+
+    code = "local_ocr_unavailable"
+
+
+@dataclass(frozen=True)
+class OcrLine:
+    text: str
+    box: tuple[float, float, float, float]  # x0, y0, x1, y1 in image pixels
+    score: float
+    # The detector's quadrilateral (clockwise from top-left), when known; layout uses
+    # it to undo page tilt. Not part of equality: two reads of one line are equal.
+    quad: tuple[tuple[float, float], ...] | None = field(default=None, compare=False)
+
+
+@dataclass
+class LocalOcrResult:
+    text: str
+    lines: list[OcrLine]
+    warnings: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- engine
+
+
+def _model_dir() -> Path:
+    import rapidocr
+
+    return Path(rapidocr.__file__).resolve().parent / "models"
+
+
+def _find_model(models: Path, preferred: str, pattern: str) -> Path:
+    """The bundled model file; the preferred name first, then any match (newer wheels)."""
+    if (models / preferred).is_file():
+        return models / preferred
+    found = sorted(models.glob(pattern))
+    if not found:
+        raise LocalOcrUnavailable(
+            f"The offline OCR model {preferred} is missing from {models}; reinstall `rapidocr`.",
+        )
+    return found[-1]
+
+
+def _pool_size() -> int:
+    """Two inferences at a time on 4+ cores, one on fewer: onnxruntime already uses all cores."""
+    return 2 if (os.cpu_count() or 1) >= 4 else 1
+
+
+class LocalOcrEngine:
+    """RapidOCR wrapped for NoteLens: lazy, offline, thread-safe, paragraphs out."""
+
+    def __init__(self, *, workers: int | None = None, threads: int | None = None) -> None:
+        self._workers = workers or _pool_size()
+        # Split the cores between the pool's workers so they do not fight over them.
+        self._threads = threads or max(1, (os.cpu_count() or 1) // self._workers)
+        self._lock = threading.Lock()
+        self._rapid: RapidOCR | None = None
+        self._pool: ThreadPoolExecutor | None = None
+
+    # -- loading -------------------------------------------------------------
+    def _engine(self) -> RapidOCR:
+        if self._rapid is None:
+            with self._lock:
+                if self._rapid is None:
+                    self._rapid = self._load()
+        return self._rapid
+
+    def _load(self) -> RapidOCR:
+        try:
+            from rapidocr import RapidOCR
+        except ImportError as exc:  # pragma: no cover - a dependency of the project
+            raise LocalOcrUnavailable(
+                "The offline OCR package `rapidocr` is not installed."
+            ) from exc
+        models = _model_dir()
+        params: dict[str, Any] = {
+            "Global.log_level": "error",
+            # Per-line 180° classification flips correct lines of printed text
+            # (seen on Liberation Sans pages), and photos of notes are upright.
+            "Global.use_cls": False,
+            # We cap the size ourselves (area-based, good resampling); stop RapidOCR
+            # from shrinking again to 2000 px and cropping lines from the small copy.
+            "Global.max_side_len": MAX_LONG_SIDE + 64,
+            "Det.model_path": str(_find_model(models, DET_MODEL, "*det*.onnx")),
+            "Rec.model_path": str(_find_model(models, REC_MODEL, "*rec*.onnx")),
+            "Cls.model_path": str(models / CLS_MODEL),
+            "EngineConfig.onnxruntime.intra_op_num_threads": self._threads,
+        }
+        rapid = RapidOCR(params=params)
+        # Load both sessions now so that the first concurrent calls do not queue on it.
+        rapid._load_det_model()
+        rapid._load_rec_model()
+        log.info("offline OCR loaded from %s (%d threads)", models, self._threads)
+        return rapid
+
+    def _executor(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            with self._lock:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="local-ocr")
+        return self._pool
+
+    # -- reading -------------------------------------------------------------
+    def recognize(self, image: Image.Image, *, single_line: bool = False) -> LocalOcrResult:
+        """Text of an RGB image as paragraphs in reading order. Sync, thread-safe.
+
+        `single_line` is for captchas: a small strip is read whole, as one line,
+        without detection; a larger image falls back to the page reading.
+        """
+        rapid = self._engine()
+        warnings: list[str] = []
+        img = to_rgb(image)
+        if min(img.size) < MIN_SIDE:
+            return LocalOcrResult(
+                "", [], [f"The image is too small to read ({img.width}×{img.height})."]
+            )
+        img, scale = _cap_size(img, warnings)
+        arr = np.ascontiguousarray(np.asarray(img)[:, :, ::-1])  # RapidOCR wants BGR
+
+        if single_line and _is_strip(img):
+            lines = _read_strip(rapid, arr, scale)
+        else:
+            lines = _read_page(rapid, arr, scale)
+        if not lines:
+            warnings.append("No text was found in the image.")
+            return LocalOcrResult("", [], warnings)
+
+        if single_line:
+            ordered = sorted(lines, key=lambda ln: (ln.box[0], ln.box[1]))
+            text = " ".join(ln.text for ln in ordered)
+        else:
+            paragraphs = _layout(lines)
+            ordered = [item.line for para in paragraphs for row in para for item in row.items]
+            text = "\n\n".join(_paragraph_text(para) for para in paragraphs)
+        low = sum(ln.score < LOW_SCORE for ln in ordered)
+        if low:
+            warnings.append(f"{low} of {len(ordered)} lines were read with low confidence.")
+        return LocalOcrResult(text, ordered, warnings)
+
+    async def read(self, image: Image.Image, *, single_line: bool = False) -> LocalOcrResult:
+        """`recognize` on the engine's own small thread pool."""
+        loop = asyncio.get_running_loop()
+        call = functools.partial(self.recognize, image, single_line=single_line)
+        return await loop.run_in_executor(self._executor(), call)
+
+    def close(self) -> None:
+        """Stop the pool (tests and shutdown); the loaded model stays for reuse."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+
+
+_ENGINE: LocalOcrEngine | None = None
+_ENGINE_LOCK = threading.Lock()
+
+
+def get_engine() -> LocalOcrEngine:
+    """The process-wide engine; the model itself loads on the first read."""
+    global _ENGINE
+    if _ENGINE is None:
+        with _ENGINE_LOCK:
+            if _ENGINE is None:
+                _ENGINE = LocalOcrEngine()
+    return _ENGINE
+
+
+def captcha_text(result: LocalOcrResult) -> str:
+    """A captcha answer: everything on one line with all whitespace removed."""
+    return "".join(result.text.split())
+
+
+# ----------------------------------------------------------------- image handling
+
+
+def _cap_size(img: Image.Image, warnings: list[str]) -> tuple[Image.Image, float]:
+    """Shrink to the pixel and long-side budget; returns the image and the scale back."""
+    w, h = img.size
+    scale = min(1.0, math.sqrt(MAX_PIXELS / (w * h)), MAX_LONG_SIDE / max(w, h))
+    if scale >= 1.0:
+        return img, 1.0
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    warnings.append(f"The image was reduced from {w}×{h} to {size[0]}×{size[1]} for reading.")
+    return img.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0), w / size[0]
+
+
+def _is_strip(img: Image.Image) -> bool:
+    return img.height <= STRIP_MAX_HEIGHT and img.width >= STRIP_MIN_ASPECT * img.height
+
+
+def _read_page(rapid: RapidOCR, arr: np.ndarray, scale: float) -> list[OcrLine]:
+    out = rapid(arr)  # no per-call overrides: those mutate the shared engine
+    if out.txts is None or out.boxes is None or len(out.txts) == 0:
+        return []
+    lines = []
+    for quad, text, score in zip(out.boxes, out.txts, out.scores, strict=True):
+        text = text.strip()
+        if not text:
+            continue
+        pts = np.asarray(quad, dtype=np.float64) * scale
+        xs, ys = pts[:, 0], pts[:, 1]
+        lines.append(
+            OcrLine(
+                text=text,
+                box=(float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())),
+                score=float(score),
+                quad=tuple((float(x), float(y)) for x, y in pts),
+            )
+        )
+    return lines
+
+
+def _read_strip(rapid: RapidOCR, arr: np.ndarray, scale: float) -> list[OcrLine]:
+    from rapidocr.ch_ppocr_rec import TextRecInput
+
+    rec = rapid._load_rec_model()  # loaded once, under RapidOCR's own lock
+    out = rec(TextRecInput(img=[arr]))
+    text = (out.txts or ("",))[0].strip()
+    if not text:
+        return []
+    h, w = arr.shape[:2]
+    box = (0.0, 0.0, w * scale, h * scale)
+    return [OcrLine(text=text, box=box, score=float(out.scores[0]))]
+
+
+# ------------------------------------------------------------------------ layout
+
+
+@dataclass
+class _Item:
+    """A line fragment in layout space (page tilt removed)."""
+
+    line: OcrLine
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+    @property
+    def h(self) -> float:
+        return self.y1 - self.y0
+
+    @property
+    def cy(self) -> float:
+        return (self.y0 + self.y1) / 2
+
+
+@dataclass
+class _Row:
+    """One visual line: fragments left to right; `table` when a wide gap splits it."""
+
+    items: list[_Item]
+    table: bool = False
+
+    @property
+    def x0(self) -> float:
+        return min(i.x0 for i in self.items)
+
+    @property
+    def x1(self) -> float:
+        return max(i.x1 for i in self.items)
+
+    @property
+    def y0(self) -> float:
+        return min(i.y0 for i in self.items)
+
+    @property
+    def y1(self) -> float:
+        return max(i.y1 for i in self.items)
+
+    @property
+    def h(self) -> float:
+        return statistics.median(i.h for i in self.items)
+
+
+def layout_paragraphs(lines: Sequence[OcrLine]) -> list[list[OcrLine]]:
+    """Line boxes grouped into paragraphs in reading order.
+
+    Rows are boxes whose vertical centres line up. Consecutive rows form a block
+    while they keep the same vertical gutters (empty x ranges between boxes); a
+    row that crosses a gutter (a full-width heading or footer) starts a new block.
+    A block with a gutter between wide text masses is read column by column; a
+    narrow table-like split (label ... value) is read row by row. Inside a column,
+    a new paragraph starts at a larger vertical gap, a change of text height, or
+    an indented line.
+    """
+    return [[item.line for row in para for item in row.items] for para in _layout(lines)]
+
+
+def _layout(lines: Sequence[OcrLine]) -> list[list[_Row]]:
+    items = _to_layout_space([ln for ln in lines if ln.text.strip()])
+    if not items:
+        return []
+    unit = statistics.median(i.h for i in items)  # one text height, the ruler for gaps
+    min_gutter = 1.2 * unit
+    paragraphs: list[list[_Row]] = []
+    for block in _blocks(_rows(items), min_gutter):
+        for column in _columns(block, min_gutter, unit):
+            paragraphs.extend(_paragraphs(column, min_gutter))
+    return paragraphs
+
+
+def _to_layout_space(lines: list[OcrLine]) -> list[_Item]:
+    """Axis-aligned boxes after rotating by the page's dominant text angle."""
+    angles = []
+    for ln in lines:
+        q = ln.quad
+        if q is None or len(q) != 4:
+            continue
+        dx = (q[1][0] - q[0][0] + q[2][0] - q[3][0]) / 2
+        dy = (q[1][1] - q[0][1] + q[2][1] - q[3][1]) / 2
+        if dx > 2 * math.dist(q[0], q[3]):  # long lines give a reliable angle
+            angles.append(math.atan2(dy, dx))
+    angle = statistics.median(angles) if angles else 0.0
+    if abs(angle) < math.radians(0.3) or abs(angle) > math.radians(30):
+        angle = 0.0
+    cos, sin = math.cos(-angle), math.sin(-angle)
+    items = []
+    for ln in lines:
+        q = ln.quad
+        if angle == 0.0 or q is None or len(q) != 4:
+            items.append(_Item(ln, *ln.box))
+            continue
+        w = (math.dist(q[0], q[1]) + math.dist(q[3], q[2])) / 2
+        h = (math.dist(q[0], q[3]) + math.dist(q[1], q[2])) / 2
+        cx = sum(p[0] for p in q) / 4
+        cy = sum(p[1] for p in q) / 4
+        rx, ry = cx * cos - cy * sin, cx * sin + cy * cos
+        items.append(_Item(ln, rx - w / 2, ry - h / 2, rx + w / 2, ry + h / 2))
+    return items
+
+
+def _rows(items: list[_Item]) -> list[_Row]:
+    """Fragments whose vertical centres are within half a text height, top to bottom."""
+    rows: list[list[_Item]] = []
+    for item in sorted(items, key=lambda i: i.cy):
+        if rows:
+            last = rows[-1]
+            row_cy = statistics.fmean(i.cy for i in last)
+            row_h = statistics.median(i.h for i in last)
+            if abs(item.cy - row_cy) <= 0.5 * min(item.h, row_h):
+                last.append(item)
+                continue
+        rows.append([item])
+    return [_Row(sorted(r, key=lambda i: i.x0)) for r in rows]
+
+
+def _gutters(rows: Sequence[_Row], min_gutter: float) -> list[tuple[float, float]]:
+    """Empty x ranges at least `min_gutter` wide between the boxes of these rows."""
+    spans = sorted((i.x0, i.x1) for r in rows for i in r.items)
+    gaps = []
+    reach = spans[0][1]
+    for x0, x1 in spans[1:]:
+        if x0 - reach >= min_gutter:
+            gaps.append((reach, x0))
+        reach = max(reach, x1)
+    return gaps
+
+
+def _kept(gutters: list[tuple[float, float]], survivors: list[tuple[float, float]]) -> bool:
+    """Every gutter still has an empty range over it after adding a row."""
+    return all(any(a < g1 and g0 < b for a, b in survivors) for g0, g1 in gutters)
+
+
+def _blocks(rows: list[_Row], min_gutter: float) -> list[list[_Row]]:
+    """Runs of rows that share their gutters; a row crossing one starts a new block."""
+    blocks: list[list[_Row]] = []
+    for row in rows:
+        if blocks:
+            block = blocks[-1]
+            union = _gutters([*block, row], min_gutter)
+            if _kept(_gutters(block, min_gutter), union) and _kept(
+                _gutters([row], min_gutter), union
+            ):
+                block.append(row)
+                continue
+        blocks.append([row])
+    return blocks
+
+
+def _columns(block: list[_Row], min_gutter: float, unit: float) -> list[list[_Row]]:
+    """Column by column when the gutters separate wide text; else the rows as they are."""
+    cuts = _gutters(block, min_gutter)
+    if len(block) >= 2 and cuts:
+        edges = [min(r.x0 for r in block), *(x for g in cuts for x in g), max(r.x1 for r in block)]
+        widths = [edges[k + 1] - edges[k] for k in range(0, len(edges), 2)]
+        gaps = [g1 - g0 for g0, g1 in cuts]
+        # Columns of prose are far wider than the space between them; a receipt's
+        # items and prices are not, and must be read across.
+        if min(widths) >= 6 * unit and max(gaps) <= 0.5 * min(widths):
+            columns: list[list[_Item]] = [[] for _ in widths]
+            for row in block:
+                for item in row.items:
+                    centre = (item.x0 + item.x1) / 2
+                    columns[sum(centre > g0 for g0, _ in cuts)].append(item)
+            return [_rows(col) for col in columns if col]
+    for row in block:
+        row.table = len(row.items) > 1 and bool(_gutters([row], min_gutter))
+    return [block]
+
+
+def _paragraphs(rows: list[_Row], min_gutter: float) -> list[list[_Row]]:
+    """Split a column's rows at a wide gap, a change of text size, or an indent."""
+    unit = statistics.median(r.h for r in rows)
+    gaps = [rows[k].y0 - rows[k - 1].y1 for k in range(1, len(rows))]
+    # The lower quartile: in a short column most gaps may be paragraph gaps.
+    usual_gap = sorted(gaps)[len(gaps) // 4] if len(gaps) >= 2 else 0.5 * unit
+    usual_gap = max(usual_gap, 0.1 * unit)
+    margin = statistics.median(r.x0 for r in rows)
+    paragraphs = [[rows[0]]]
+    for k in range(1, len(rows)):
+        prev, row = rows[k - 1], rows[k]
+        gap = row.y0 - prev.y1
+        wide_gap = gap > max(1.6 * usual_gap, usual_gap + 0.6 * unit)
+        resized = abs(row.h - prev.h) > 0.25 * max(row.h, prev.h)
+        indented = row.x0 - margin > 0.8 * unit and abs(row.x0 - prev.x0) > 0.5 * unit
+        if wide_gap or resized or indented:
+            paragraphs.append([row])
+        else:
+            paragraphs[-1].append(row)
+    return paragraphs
+
+
+# -------------------------------------------------------------------- joining text
+
+
+def _is_cjk(ch: str) -> bool:
+    """Chinese, Japanese and Korean characters and full-width punctuation."""
+    if not ch:
+        return False
+    name = unicodedata.name(ch, "")
+    return unicodedata.east_asian_width(ch) in ("W", "F") or name.startswith(
+        ("CJK", "HIRAGANA", "KATAKANA", "HANGUL")
+    )
+
+
+def _join(left: str, right: str) -> str:
+    """Two pieces of one paragraph: no space between CJK, hyphenated words rejoined."""
+    if not left:
+        return right
+    if not right:
+        return left
+    if re.search(r"[A-Za-z]-$", left) and right[0].islower():
+        return left[:-1] + right
+    if _is_cjk(left[-1]) or _is_cjk(right[0]):
+        return left + right
+    return f"{left} {right}"
+
+
+def _row_text(row: _Row) -> str:
+    text = ""
+    for item in row.items:
+        # Fragments of one line are joined like words; wide gaps get a space even in CJK.
+        if text and _is_cjk(text[-1]) and _is_cjk(item.line.text[0]) and row.table:
+            text += " " + item.line.text
+        else:
+            text = _join(text, item.line.text)
+    return text
+
+
+def _paragraph_text(rows: list[_Row]) -> str:
+    text = ""
+    for k, row in enumerate(rows):
+        piece = _row_text(row)
+        if k and (row.table or rows[k - 1].table):
+            text += "\n" + piece  # table rows keep their own lines
+        else:
+            text = _join(text, piece)
+    return text

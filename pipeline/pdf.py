@@ -1,0 +1,65 @@
+"""Render the pages of a PDF to images, so a PDF can be read like photos of notes.
+
+pdfium is not thread-safe: every call into it holds one process-wide lock, so
+callers may run `render_pdf` in any executor thread. This is CPU work; call it
+with `asyncio.to_thread`.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pypdfium2 as pdfium
+from PIL import Image
+
+from .errors import ImageError
+
+_PDFIUM_LOCK = threading.Lock()
+# A page larger than this (in points) is not a page; refuse rather than allocate.
+MAX_PAGE_POINTS = 14_400
+
+
+def render_pdf(
+    data: bytes, *, max_pages: int, target_long_side: int = 2000
+) -> tuple[list[Image.Image], int]:
+    """The first `max_pages` pages as RGB images (long side ≈ `target_long_side`), and the count.
+
+    Raises ImageError(code="pdf_invalid") for a file pdfium cannot open or
+    render, and code="pdf_empty" for a PDF without pages.
+    """
+    if not data:
+        raise ImageError("The file is empty.", code="image_empty")
+    with _PDFIUM_LOCK:
+        try:
+            pdf = pdfium.PdfDocument(data)
+        except pdfium.PdfiumError as exc:
+            raise ImageError("This PDF is damaged or encrypted.", code="pdf_invalid") from exc
+        try:
+            total = len(pdf)
+            if total == 0:
+                raise ImageError("This PDF has no pages.", code="pdf_empty")
+            images = [_render_page(pdf, i, target_long_side) for i in range(min(total, max_pages))]
+        except pdfium.PdfiumError as exc:
+            raise ImageError("This PDF could not be rendered.", code="pdf_invalid") from exc
+        finally:
+            pdf.close()
+    return images, total
+
+
+def _render_page(pdf: pdfium.PdfDocument, index: int, target_long_side: int) -> Image.Image:
+    page = pdf[index]
+    try:
+        width, height = page.get_size()
+        long_side = max(width, height, 1.0)
+        if long_side > MAX_PAGE_POINTS:
+            raise ImageError("A page of this PDF is far too large.", code="pdf_invalid")
+        scale = target_long_side / long_side
+        bitmap = page.render(scale=scale)
+        try:
+            image = bitmap.to_pil()
+            # to_pil() may share memory with the bitmap; copy before it is freed.
+            return image.convert("RGB") if image.mode != "RGB" else image.copy()
+        finally:
+            bitmap.close()
+    finally:
+        page.close()
