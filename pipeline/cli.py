@@ -178,9 +178,14 @@ async def cmd_classify(args: argparse.Namespace, pipeline: Pipeline) -> int:
         return fail("no images found", EXIT_INPUT)
     pipeline.ctx.require_vlm("Classification")
 
+    # Files are read and decoded just ahead of the model calls, not all at once.
+    in_flight = asyncio.Semaphore(2 * settings.vlm_max_concurrency)
+
     async def one(path: Path) -> dict[str, Any]:
         try:
-            result = await pipeline.classify(await read(path, settings), categories)  # type: ignore[arg-type]
+            async with in_flight:
+                data = await read(path, settings)
+                result = await pipeline.classify(data, categories)  # type: ignore[arg-type]
         except (ImageError, ModelError) as exc:
             return {"file": str(path), "category": None, "error": str(exc)}
         row: dict[str, Any] = {"file": str(path), "category": result.category, "raw": result.raw}
