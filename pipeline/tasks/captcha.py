@@ -91,7 +91,7 @@ async def _captcha_locally(
 ) -> TaskResult:
     from ..local_ocr import captcha_text
 
-    result = await read_locally(ctx, image, "captcha")
+    result = await read_locally(ctx, image, single_line=True)
     code = captcha_text(result)
     if alphabet:
         code = "".join(ch for ch in code if ch in alphabet)

@@ -30,11 +30,13 @@ def is_blank(img: Image.Image) -> bool:
     return ImageStat.Stat(small).stddev[0] < 4.0
 
 
-async def read_locally(ctx: Context, image: ImageInput, task: str = "ocr") -> LocalOcrResult:
+async def read_locally(
+    ctx: Context, image: ImageInput, *, single_line: bool = False
+) -> LocalOcrResult:
     from ..local_ocr import get_engine
 
     img = await ctx.decode(image)
-    return await get_engine().read(img)
+    return await get_engine().read(img, single_line=single_line)
 
 
 async def ocr_locally(ctx: Context, image: ImageInput, warnings: list[str]) -> TaskResult:
