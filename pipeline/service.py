@@ -16,6 +16,7 @@ from .tasks.captcha import captcha
 from .tasks.classify import classify
 from .tasks.notes import Progress, notes
 from .tasks.ocr import ocr
+from .tasks.receipt import ReceiptResult, receipt
 
 
 class Pipeline:
@@ -69,3 +70,6 @@ class Pipeline:
         progress: Progress | None = None,
     ) -> NotesResult:
         return await notes(self.ctx, images, language=self._lang(language), progress=progress)
+
+    async def receipt(self, image: ImageInput, *, language: str | None = None) -> ReceiptResult:
+        return await receipt(self.ctx, image, language=self._lang(language))
