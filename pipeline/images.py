@@ -230,3 +230,15 @@ def prepare(data: bytes, budget: Budget, factor: int, *, max_pixels: int) -> Pre
     img = open_image(data, max_pixels=max_pixels, target_pixels=target_pixels)
     lossless = source_format(data) in LOSSLESS_FORMATS
     return prepare_image(img, budget, factor, prefer_png=lossless)
+
+
+def perceptual_hash(img: Image.Image) -> str:
+    """A 64-bit pHash as hex: near-identical photos (re-encoded, resized) share most bits."""
+    import imagehash
+
+    return str(imagehash.phash(img))
+
+
+def hash_distance(a: str, b: str) -> int:
+    """Differing bits between two perceptual hashes."""
+    return bin(int(a, 16) ^ int(b, 16)).count("1")

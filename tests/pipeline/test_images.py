@@ -186,3 +186,17 @@ def test_extreme_strip_is_padded_not_refused() -> None:
     strip = Image.new("RGB", (4000, 4), "white")
     prepared = prepare(encode(strip, "PNG"), Budget(), 28, max_pixels=MAX)
     assert max(prepared.width, prepared.height) / min(prepared.width, prepared.height) <= 200
+
+
+def test_perceptual_hash_finds_near_duplicates() -> None:
+    from pipeline.images import hash_distance, perceptual_hash
+    from tests.imagegen.text import EN_SENTENCES, render_lines
+
+    page = render_lines(list(EN_SENTENCES), size=28)
+    again = open_image(
+        encode(page.resize((page.width // 2, page.height // 2)), "JPEG", quality=60), max_pixels=MAX
+    )
+    other = render_lines(list(reversed(EN_SENTENCES)), size=34, font_name="en-liberation-serif")
+    h = perceptual_hash(page)
+    assert hash_distance(h, perceptual_hash(again)) <= 6
+    assert hash_distance(h, perceptual_hash(other)) > 12
