@@ -94,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "engine", None):
             overrides["ocr_engine"] = args.engine
         if getattr(args, "lang", None):
-            overrides["language"] = args.lang
+            overrides["default_language"] = args.lang
         settings = Settings(**overrides)
     except ValidationError as exc:
         return fail(f"invalid settings: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}", 3)

@@ -66,7 +66,7 @@ class Settings(BaseSettings):
         default_factory=lambda: list(DEFAULT_CATEGORIES)
     )
     prompts_dir: Path = PROJECT_ROOT / "prompts"
-    language: Literal["zh", "en"] = "zh"
+    default_language: Literal["zh", "en"] = "zh"
 
     # --- Telegram bot -------------------------------------------------------
     telegram_bot_token: SecretStr | None = None

@@ -34,7 +34,7 @@ class Pipeline:
         await self.aclose()
 
     def _lang(self, language: str | None) -> str:
-        return language or self.settings.language
+        return language or self.settings.default_language
 
     async def classify(
         self, image: ImageInput, categories: list[str] | None = None, *, language: str | None = None

@@ -27,7 +27,7 @@ SETTING_PREFIXES = (
     "MAX_",
     "PDF_",
     "ALBUM_",
-    "LANGUAGE",
+    "DEFAULT_LANGUAGE",
     "PROMPTS_DIR",
 )
 

@@ -78,7 +78,7 @@ async def test_custom_categories_and_english_prompt(
     fake_model: fake.FakeOpenAI, settings_for
 ) -> None:
     fake_model.reply(fake.text("I'd say: city skyline"))
-    async with Pipeline(settings_for(fake_model, language="en")) as pipeline:
+    async with Pipeline(settings_for(fake_model, default_language="en")) as pipeline:
         result = await pipeline.classify(photo_bytes((800, 600)), CUSTOM)
     assert result.category == "city skyline"
     assert "CATEGORIES:" in fake_model.requests[0].texts

@@ -93,3 +93,9 @@ async def test_captcha_falls_back_offline(fake_model, settings_for) -> None:
         result = await pipeline.captcha(page_bytes(["XY42"]))
     assert result.engine == "local" and result.text == "XY42"
     assert any("read offline" in w for w in result.warnings)
+
+
+def test_the_locale_variable_language_is_not_ours(monkeypatch) -> None:
+    monkeypatch.setenv("LANGUAGE", "en_US:en")
+    monkeypatch.setenv("DEFAULT_LANGUAGE", "en")
+    assert Settings().default_language == "en"

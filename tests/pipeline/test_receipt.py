@@ -72,7 +72,7 @@ async def test_invalid_output_gets_one_retry_with_the_error(fake_model, settings
             '{"currency": "USD", "total": "12.00", "items": [{"name": "x", "amount": "10"}]}'
         ),
     )
-    async with Pipeline(settings_for(fake_model, language="en")) as pipeline:
+    async with Pipeline(settings_for(fake_model, default_language="en")) as pipeline:
         result = await pipeline.receipt(photo())
     assert result.receipt is not None and result.receipt.total == Decimal("12.00")
     retry = fake_model.requests[1]

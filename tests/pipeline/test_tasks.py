@@ -95,7 +95,7 @@ async def test_ocr_of_a_blank_image_makes_no_call(
 
 async def test_ask_passes_the_question(fake_model: fake.FakeOpenAI, settings_for) -> None:
     fake_model.reply(fake.text("There are three apples."))
-    async with Pipeline(settings_for(fake_model, language="en")) as pipeline:
+    async with Pipeline(settings_for(fake_model, default_language="en")) as pipeline:
         result = await pipeline.ask(png(Image.new("RGB", (300, 200), "red")), "How many apples?")
     assert result.text == "There are three apples."
     assert "Question: How many apples?" in fake_model.requests[0].texts
