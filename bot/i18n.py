@@ -182,6 +182,13 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "category_line": {"zh": "{n}. {category}", "en": "{n}. {category}"},
     "captcha": {"zh": "验证码：<code>{text}</code>", "en": "Captcha: <code>{text}</code>"},
     "empty_result": {"zh": "（没有识别到文字）", "en": "(no text found)"},
+    "read_offline": {
+        "zh": "⚠️ 模型暂时不可用，这次由离线引擎识别，结果可能不够准确。",
+        "en": (
+            "⚠️ The model is unavailable right now: "
+            "this was read offline and may be less accurate."
+        ),
+    },
     "notes_caption": {"zh": "📝 笔记：{title}", "en": "📝 Notes: {title}"},
     "notes_failed": {
         "zh": "⚠️ {n} 页没能识别，文档里已标出。",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -17,6 +18,7 @@ from telegram.error import BadRequest, TelegramError
 
 from pipeline.errors import ConfigError, ImageError, ModelError
 from pipeline.pdf import render_pdf
+from pipeline.results import TaskResult
 
 from . import replies
 from .i18n import TASKS, t
@@ -196,7 +198,9 @@ async def _run(services: Services, bot: Bot, job: Job, lang: str) -> list[Messag
         categories = job.categories or services.categories_for(
             (await services.store.user(job.user_id)).categories
         )
-        results = [await pipeline.classify(img, categories, language=lang) for img in inputs.images]
+        results = await asyncio.gather(
+            *(pipeline.classify(img, categories, language=lang) for img in inputs.images)
+        )
         if len(results) == 1:
             header = t(lang, "category", category=results[0].category)
         else:
@@ -208,8 +212,11 @@ async def _run(services: Services, bot: Bot, job: Job, lang: str) -> list[Messag
         )
 
     if job.task == "captcha":
-        results = [await pipeline.captcha(img, language=lang) for img in inputs.images]
+        results = await asyncio.gather(
+            *(pipeline.captcha(img, language=lang) for img in inputs.images)
+        )
         header = "\n".join(t(lang, "captcha", text=r.text.strip() or "?") for r in results)
+        notice = _join(_offline_note(services, results, lang), notice)
         return await replies.send_html(
             bot, chat, _join(header, notice), reply_to=reply_to, reply_markup=buttons
         )
@@ -217,9 +224,11 @@ async def _run(services: Services, bot: Bot, job: Job, lang: str) -> list[Messag
     # ocr and ask: free text from the model, escaped and split by send_html.
     if job.task == "ask":
         question = job.question or ""
-        texts = [await pipeline.ask(img, question, language=lang) for img in inputs.images]
+        calls = [pipeline.ask(img, question, language=lang) for img in inputs.images]
     else:
-        texts = [await pipeline.ocr(img, language=lang) for img in inputs.images]
+        calls = [pipeline.ocr(img, language=lang) for img in inputs.images]
+    texts = await asyncio.gather(*calls)
+    notice = _join(_offline_note(services, texts, lang), notice)
     parts = [r.text.strip() for r in texts]
     if len(parts) == 1:
         body = parts[0]
@@ -238,6 +247,12 @@ async def _run(services: Services, bot: Bot, job: Job, lang: str) -> list[Messag
         file_name=f"{job.task}-{job_id}.txt",
         long_note_html=t(lang, "long_as_file"),
     )
+
+
+def _offline_note(services: Services, results: Sequence[TaskResult], lang: str) -> str:
+    """Say so when the model failed and the offline engine answered instead."""
+    fell_back = not services.settings.uses_local_ocr and any(r.engine == "local" for r in results)
+    return t(lang, "read_offline") if fell_back else ""
 
 
 def _join(*parts: str) -> str:

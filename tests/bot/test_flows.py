@@ -289,3 +289,15 @@ async def test_telegram_flood_limit_is_retried(
     tg.send_photo(jpeg(), ALICE, caption="/captcha")
     [reply] = await tg.wait_for(lambda f: [c for c in f.sent(ALICE["id"]) if c.result], timeout=15)
     assert "AB12" in reply.text
+
+
+async def test_model_outage_reads_offline_and_says_so(
+    tg: FakeTelegram, fake_model: FakeOpenAI, start_bot: Any
+) -> None:
+    await start_bot()
+    fake_model.responder = lambda req: error(503)
+    tg.send_photo(jpeg(["Offline reading works"], size=40), ALICE, caption="/ocr")
+    [reply] = await tg.wait_sent(ALICE["id"])
+    assert "read offline" in reply.text
+    assert "reading works" in reply.text
+    assert len(fake_model.requests) == 2  # one try and one retry, then the offline engine
