@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import io
 
-from captcha.image import ImageCaptcha
-
 from pipeline.config import Settings
 from pipeline.service import Pipeline
 from tests.fakes import openai_server as fake
+from tests.imagegen.captchas import Captcha
 from tests.imagegen.text import render_lines
 
 SENTENCE = "The quick brown fox jumps over the lazy dog."
@@ -77,7 +76,7 @@ async def test_local_never_calls_the_model(fake_model, settings_for) -> None:
 
 async def test_captcha_offline_is_one_line_without_spaces() -> None:
     buf = io.BytesIO()
-    ImageCaptcha(width=200, height=70).generate_image("7K3Q9").save(buf, format="PNG")
+    Captcha("7K3Q9", seed=5).render().save(buf, format="PNG")
     async with Pipeline(Settings()) as pipeline:
         result = await pipeline.captcha(buf.getvalue())
         spaced = await pipeline.captcha(page_bytes(["A B 1 2"]))
