@@ -99,7 +99,9 @@ def _services(app: Application) -> Services:
 
 
 async def _post_init(app: Application) -> None:
-    await _services(app).store.open()
+    s = _services(app)
+    await s.store.open()
+    await s.ledger.load()
     try:
         await app.bot.set_my_commands(menu("en"))
         await app.bot.set_my_commands(menu("zh"), language_code="zh")

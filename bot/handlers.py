@@ -1,6 +1,6 @@
 """PTB callbacks: translate an update into a job and queue it on the user's lane.
 
-Every callback does its checks synchronously and calls `_submit` before its
+Every callback does its checks synchronously and calls `submit` before its
 first `await`, which is what keeps each user's messages answered in order while
 updates are processed concurrently. The work itself lives in `runner`.
 """
@@ -8,10 +8,8 @@ updates are processed concurrently. The work itself lives in `runner`.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable
 
 from telegram import BotCommand, Chat, Message, Update, User
-from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import (
     Application,
@@ -24,171 +22,95 @@ from telegram.ext import (
 
 from pipeline.config import split_list
 
-from . import replies
-from .errors import report
+from .gating import (
+    addressed,
+    check_file,
+    gate,
+    is_private,
+    media_of_reply,
+    rate_limited,
+    rate_limited_quiet,
+    say,
+    submit,
+    user_lang,
+)
 from .i18n import LANGS, MENU_COMMANDS, TASKS, lang_from_code, mode_name, t
 from .jobs import Album
 from .media import (
     Unsupported,
     looks_like_question,
     media_ref,
-    mentions,
     parse_command,
     strip_mention,
     too_big,
 )
+from .receipt_handlers import add_receipt_handlers, take_album, take_photo
 from .runner import run_job
-from .services import Services, services
+from .services import services
 from .store import Job, MediaRef
 
 TASK_COMMANDS = (*TASKS, "ask")
 MAX_CATEGORIES, MAX_CATEGORY_LEN = 30, 40
-Work = Callable[[], Awaitable[None]]
-
-
-# --- plumbing ---------------------------------------------------------------
-
-
-def _submit(context: ContextTypes.DEFAULT_TYPE, update: Update, user_id: int, work: Work) -> None:
-    app = context.application
-
-    async def on_error(exc: BaseException) -> None:
-        await report(app, update, exc)
-
-    services(context).lanes.submit(user_id, work, on_error)
-
-
-async def _lang(s: Services, user: User) -> str:
-    prefs = await s.store.user(user.id)
-    return prefs.lang or lang_from_code(user.language_code)
-
-
-async def _say(
-    context: ContextTypes.DEFAULT_TYPE, chat_id: int, html: str, reply_to: int | None = None
-) -> None:
-    await replies.send_html(context.bot, chat_id, html, reply_to=reply_to)
-
-
-def _private(chat: Chat) -> bool:
-    return chat.type == ChatType.PRIVATE
-
-
-def _reply_to_bot(message: Message, bot_id: int) -> bool:
-    reply = message.reply_to_message
-    return bool(reply and reply.from_user and reply.from_user.id == bot_id)
-
-
-def _addressed(message: Message, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """In groups: a command for us, a mention of us, or a reply to one of our messages."""
-    bot = context.bot
-    command = parse_command(message.text or message.caption, bot.username)
-    if command is not None and command.for_us:
-        return True
-    return mentions(message, bot.username, bot.id) or _reply_to_bot(message, bot.id)
-
-
-def _refuse(context: ContextTypes.DEFAULT_TYPE, update: Update, user: User, chat: Chat) -> None:
-    s = services(context)
-
-    async def work() -> None:
-        lang = await _lang(s, user)
-        await _say(context, chat.id, t(lang, "refused", user_id=user.id))
-
-    _submit(context, update, user.id, work)
-
-
-def _rate_limited(
-    context: ContextTypes.DEFAULT_TYPE, update: Update, user: User, chat: Chat
-) -> bool:
-    """Count a job for the user; when over the limit, tell them and return True."""
-    s = services(context)
-    if s.is_admin(user.id):
-        return False
-    wait = s.limiter.try_acquire(user.id)
-    if not wait:
-        return False
-
-    async def tell() -> None:
-        lang = await _lang(s, user)
-        text = t(lang, "rate_limited", n=s.settings.user_jobs_per_minute, seconds=int(wait) + 1)
-        await _say(context, chat.id, text)
-
-    # Not queued on the lane: the user should hear it now, not after their running jobs.
-    context.application.create_task(tell(), update=update)
-    return True
-
-
-def _gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tuple[Message, User, Chat] | None:
-    """The message, user and chat when this update is for us and the user may use the bot."""
-    message, user, chat = update.effective_message, update.effective_user, update.effective_chat
-    if message is None or user is None or chat is None or user.is_bot:
-        return None
-    if not _private(chat) and not _addressed(message, context):
-        return None
-    if not services(context).allowed(user.id):
-        _refuse(context, update, user, chat)
-        return None
-    return message, user, chat
 
 
 # --- settings commands ---------------------------------------------------------
 
 
 async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    gate = _gate(update, context)
-    if gate is None:
+    gated = gate(update, context)
+    if gated is None:
         return
-    _message, user, chat = gate
+    _message, user, chat = gated
     s = services(context)
 
     async def work() -> None:
-        lang = await _lang(s, user)
-        if _private(chat):
+        lang = await user_lang(s, user)
+        if is_private(chat):
             mode = (await s.store.user(user.id)).mode
             text = t(lang, "help", mode=mode_name(lang, mode))
         else:
             text = t(lang, "help_group", bot=context.bot.username or "")
-        await _say(context, chat.id, text)
+        await say(context, chat.id, text)
 
-    _submit(context, update, user.id, work)
+    submit(context, update, user.id, work)
 
 
 async def on_lang(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    gate = _gate(update, context)
-    if gate is None:
+    gated = gate(update, context)
+    if gated is None:
         return
-    _message, user, chat = gate
+    _message, user, chat = gated
     s = services(context)
     arg = " ".join(context.args or []).strip().lower()
 
     async def work() -> None:
         if arg in LANGS:
             await s.store.set_lang(user.id, arg)
-            await _say(context, chat.id, t(arg, "lang_set"))
+            await say(context, chat.id, t(arg, "lang_set"))
         else:
-            await _say(context, chat.id, t(await _lang(s, user), "lang_usage"))
+            await say(context, chat.id, t(await user_lang(s, user), "lang_usage"))
 
-    _submit(context, update, user.id, work)
+    submit(context, update, user.id, work)
 
 
 async def on_mode(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    gate = _gate(update, context)
-    if gate is None:
+    gated = gate(update, context)
+    if gated is None:
         return
-    _message, user, chat = gate
+    _message, user, chat = gated
     s = services(context)
     arg = " ".join(context.args or []).strip().lower()
 
     async def work() -> None:
-        lang = await _lang(s, user)
+        lang = await user_lang(s, user)
         if arg in TASKS:
             await s.store.set_mode(user.id, arg)
-            await _say(context, chat.id, t(lang, "mode_set", mode=mode_name(lang, arg)))
+            await say(context, chat.id, t(lang, "mode_set", mode=mode_name(lang, arg)))
         else:
             mode = (await s.store.user(user.id)).mode
-            await _say(context, chat.id, t(lang, "mode_usage", mode=mode_name(lang, mode)))
+            await say(context, chat.id, t(lang, "mode_usage", mode=mode_name(lang, mode)))
 
-    _submit(context, update, user.id, work)
+    submit(context, update, user.id, work)
 
 
 def edit_categories(current: list[str], arg: str) -> tuple[list[str] | None, str | None]:
@@ -217,33 +139,33 @@ def edit_categories(current: list[str], arg: str) -> tuple[list[str] | None, str
 
 
 async def on_categories(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    gate = _gate(update, context)
-    if gate is None:
+    gated = gate(update, context)
+    if gated is None:
         return
-    _message, user, chat = gate
+    _message, user, chat = gated
     s = services(context)
     arg = " ".join(context.args or []).strip()
 
     async def work() -> None:
-        lang = await _lang(s, user)
+        lang = await user_lang(s, user)
         current = s.categories_for((await s.store.user(user.id)).categories)
         if arg:
             new, error = edit_categories(current, arg)
             if error and error.startswith("categories_not_found"):
                 name = error.partition(":")[2]
-                await _say(context, chat.id, t(lang, "categories_not_found", name=name))
+                await say(context, chat.id, t(lang, "categories_not_found", name=name))
                 return
             if error in ("categories_empty", "categories_too_many"):
                 text = t(lang, error, n=MAX_CATEGORIES, m=MAX_CATEGORY_LEN)
-                await _say(context, chat.id, text)
+                await say(context, chat.id, text)
                 return
             if error is None:
                 await s.store.set_categories(user.id, new)
                 current = s.categories_for(new)
         listing = "\n".join(f"• {c}" for c in current)
-        await _say(context, chat.id, t(lang, "categories_show", list=listing))
+        await say(context, chat.id, t(lang, "categories_show", list=listing))
 
-    _submit(context, update, user.id, work)
+    submit(context, update, user.id, work)
 
 
 # --- photos, documents and questions ------------------------------------------
@@ -288,34 +210,7 @@ def _queue_job(
         job.reply_to = reply_to
         await run_job(s, context.bot, job, lang)
 
-    _submit(context, update, user.id, work)
-
-
-def _check_file(
-    context: ContextTypes.DEFAULT_TYPE,
-    update: Update,
-    user: User,
-    chat: Chat,
-    ref: MediaRef | Unsupported,
-    reply_to: int,
-) -> MediaRef | None:
-    """Refuse unsupported and oversize files before anything is downloaded."""
-    s = services(context)
-    limit = s.settings.telegram_max_download_bytes
-    if isinstance(ref, MediaRef) and not too_big(ref, limit):
-        return ref
-
-    async def work() -> None:
-        lang = await _lang(s, user)
-        if isinstance(ref, Unsupported):
-            text = t(lang, "unsupported_file", name=ref.name)
-        else:
-            size = f"{(ref.size or 0) / 1e6:.1f}"
-            text = t(lang, "file_too_big", size=size, limit=f"{limit / 1e6:.0f}")
-        await _say(context, chat.id, text, reply_to=reply_to)
-
-    _submit(context, update, user.id, work)
-    return None
+    submit(context, update, user.id, work)
 
 
 async def on_media(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -328,8 +223,10 @@ async def on_media(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if album is not None:
             _queue_album(context, update, user, chat, album)
         return
-    gate = _gate(update, context)
-    if gate is None:
+    if take_photo(update, context, message, user, chat):
+        return
+    gated = gate(update, context)
+    if gated is None:
         return
     command = parse_command(message.caption, context.bot.username)
     if command is not None and not command.for_us:
@@ -337,8 +234,8 @@ async def on_media(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     ref = media_ref(message)
     if ref is None:
         return
-    checked = _check_file(context, update, user, chat, ref, message.message_id)
-    if checked is None or _rate_limited(context, update, user, chat):
+    checked = check_file(context, update, user, chat, ref, message.message_id)
+    if checked is None or rate_limited(context, update, user, chat):
         return
     task, question, cats = _intent(message.caption, context.bot.username)
     _queue_job(
@@ -362,11 +259,13 @@ def _queue_album(
 
     async def work() -> None:
         items = await album.done
-        if not _private(chat) and not any(_addressed(m, context) for m in items):
+        if await take_album(context, user, chat, items):
             return
-        lang = await _lang(s, user)
+        if not is_private(chat) and not any(addressed(m, context) for m in items):
+            return
+        lang = await user_lang(s, user)
         if not s.allowed(user.id):
-            await _say(context, chat.id, t(lang, "refused", user_id=user.id))
+            await say(context, chat.id, t(lang, "refused", user_id=user.id))
             return
         caption = next((m.caption for m in items if m.caption), None)
         media: list[MediaRef] = []
@@ -375,18 +274,18 @@ def _queue_album(
             ref = media_ref(item)
             if isinstance(ref, Unsupported):
                 text = t(lang, "unsupported_file", name=ref.name)
-                await _say(context, chat.id, text, reply_to=item.message_id)
+                await say(context, chat.id, text, reply_to=item.message_id)
             elif ref is not None and too_big(ref, limit):
                 size = f"{(ref.size or 0) / 1e6:.1f}"
                 text = t(lang, "file_too_big", size=size, limit=f"{limit / 1e6:.0f}")
-                await _say(context, chat.id, text, reply_to=item.message_id)
+                await say(context, chat.id, text, reply_to=item.message_id)
             elif ref is not None:
                 media.append(ref)
         if not media:
             return
         if not s.is_admin(user.id) and (wait := s.limiter.try_acquire(user.id)):
             text = t(lang, "rate_limited", n=s.settings.user_jobs_per_minute, seconds=int(wait) + 1)
-            await _say(context, chat.id, text)
+            await say(context, chat.id, text)
             return
         task, question, cats = _intent(caption, context.bot.username)
         prefs = await s.store.user(user.id)
@@ -394,26 +293,7 @@ def _queue_album(
         job.reply_to = items[0].message_id
         await run_job(s, context.bot, job, lang)
 
-    _submit(context, update, user.id, work)
-
-
-async def _media_of_reply(
-    s: Services, message: Message, bot_id: int
-) -> list[MediaRef] | Unsupported | None:
-    """The photo a message replies to: itself, or the one our replied-to answer was about."""
-    reply = message.reply_to_message
-    if reply is None:
-        return None
-    ref = media_ref(reply)
-    if isinstance(ref, Unsupported):
-        return ref
-    if ref is not None:
-        return [ref]
-    if reply.from_user and reply.from_user.id == bot_id:
-        job = await s.store.job_for_message(message.chat_id, reply.message_id)
-        if job is not None:
-            return job.media
-    return None
+    submit(context, update, user.id, work)
 
 
 def _queue_on_reply(
@@ -430,21 +310,21 @@ def _queue_on_reply(
     s = services(context)
 
     async def work() -> None:
-        lang = await _lang(s, user)
-        found = await _media_of_reply(s, message, context.bot.id)
+        lang = await user_lang(s, user)
+        found = await media_of_reply(s, message, context.bot.id)
         if found is None:
             key = "ask_usage" if task == "ask" else "need_photo"
-            if task == "ask" and not _private(chat):
+            if task == "ask" and not is_private(chat):
                 key = "help_group"
-            await _say(context, chat.id, t(lang, key, bot=context.bot.username or ""))
+            await say(context, chat.id, t(lang, key, bot=context.bot.username or ""))
             return
         if isinstance(found, Unsupported):
-            await _say(context, chat.id, t(lang, "unsupported_file", name=found.name))
+            await say(context, chat.id, t(lang, "unsupported_file", name=found.name))
             return
         limit = s.settings.telegram_max_download_bytes
         if any(too_big(ref, limit) for ref in found):
             size = f"{max(ref.size or 0 for ref in found) / 1e6:.1f}"
-            await _say(
+            await say(
                 context, chat.id, t(lang, "file_too_big", size=size, limit=f"{limit / 1e6:.0f}")
             )
             return
@@ -452,15 +332,15 @@ def _queue_on_reply(
         job.reply_to = message.message_id
         await run_job(s, context.bot, job, lang)
 
-    _submit(context, update, user.id, work)
+    submit(context, update, user.id, work)
 
 
 async def on_task_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """`/ocr`, `/classify a, b`, `/ask question` … sent as text, normally as a reply to a photo."""
-    gate = _gate(update, context)
-    if gate is None:
+    gated = gate(update, context)
+    if gated is None:
         return
-    message, user, chat = gate
+    message, user, chat = gated
     task, question, cats = _intent(message.text, context.bot.username)
     if task is None:
         return
@@ -468,35 +348,35 @@ async def on_task_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         s = services(context)
 
         async def usage() -> None:
-            await _say(context, chat.id, t(await _lang(s, user), "ask_usage"))
+            await say(context, chat.id, t(await user_lang(s, user), "ask_usage"))
 
-        _submit(context, update, user.id, usage)
+        submit(context, update, user.id, usage)
         return
-    if _rate_limited(context, update, user, chat):
+    if rate_limited(context, update, user, chat):
         return
     _queue_on_reply(context, update, message, user, chat, task, question, cats)
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Plain text: a question when it replies to a photo (or to our answer about one)."""
-    gate = _gate(update, context)
-    if gate is None:
+    gated = gate(update, context)
+    if gated is None:
         return
-    message, user, chat = gate
+    message, user, chat = gated
     question = strip_mention(message.text or "", context.bot.username)
     if message.reply_to_message is not None and question:
-        if _rate_limited(context, update, user, chat):
+        if rate_limited(context, update, user, chat):
             return
         _queue_on_reply(context, update, message, user, chat, "ask", question, None)
         return
     s = services(context)
 
     async def hint() -> None:
-        lang = await _lang(s, user)
-        key = "send_photo" if _private(chat) else "help_group"
-        await _say(context, chat.id, t(lang, key, bot=context.bot.username or ""))
+        lang = await user_lang(s, user)
+        key = "send_photo" if is_private(chat) else "help_group"
+        await say(context, chat.id, t(lang, key, bot=context.bot.username or ""))
 
-    _submit(context, update, user.id, hint)
+    submit(context, update, user.id, hint)
 
 
 # --- inline buttons ------------------------------------------------------------
@@ -516,17 +396,17 @@ async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         and (parts[0] == "r" or (len(parts) == 3 and parts[2] in TASKS))
     )
     allowed = s.allowed(user.id)
-    limited = valid and allowed and _rate_limited_quiet(s, user)
+    limited = valid and allowed and rate_limited_quiet(s, user)
     if valid and allowed and not limited:
         job_id = int(parts[1])
         task = parts[2] if parts[0] == "t" else None
 
         async def work() -> None:
-            lang = await _lang(s, user)
+            lang = await user_lang(s, user)
             original = await s.store.job(job_id)
             chat_id = query.message.chat.id if query.message else user.id
             if original is None:
-                await _say(context, chat_id, t(lang, "gone"))
+                await say(context, chat_id, t(lang, "gone"))
                 return
             if task is None:  # retry: the same job again; drop the Retry button
                 job = original
@@ -540,8 +420,8 @@ async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
             job.reply_to = original.media[0].message_id if original.media else None
             await run_job(s, context.bot, job, lang)
 
-        _submit(context, update, user.id, work)
-    lang = await _lang(s, user)
+        submit(context, update, user.id, work)
+    lang = await user_lang(s, user)
     if not allowed:
         text = t(lang, "refused", user_id=user.id)
         # Alerts are plain text: strip the HTML tags of the catalog message.
@@ -554,15 +434,12 @@ async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await query.answer(t(lang, "cb_working") if valid else None)
 
 
-def _rate_limited_quiet(s: Services, user: User) -> bool:
-    return not s.is_admin(user.id) and bool(s.limiter.try_acquire(user.id))
-
-
 # --- wiring ----------------------------------------------------------------------
 
 
 def add_handlers(app: Application) -> None:
     new_message = filters.UpdateType.MESSAGE
+    add_receipt_handlers(app)
     app.add_handler(CallbackQueryHandler(on_callback))
     app.add_handler(CommandHandler(["start", "help"], on_help, filters=new_message))
     app.add_handler(CommandHandler("lang", on_lang, filters=new_message))

@@ -43,7 +43,9 @@ def media_ref(message: Message) -> MediaRef | Unsupported | None:
     """The readable file in a message (largest photo size, image or PDF document)."""
     if message.photo:
         best = message.photo[-1]
-        return MediaRef(best.file_id, "photo", best.file_size, None, message.message_id)
+        return MediaRef(
+            best.file_id, "photo", best.file_size, None, message.message_id, best.file_unique_id
+        )
     doc = message.document
     if doc is None:
         return None
@@ -56,7 +58,9 @@ def media_ref(message: Message) -> MediaRef | Unsupported | None:
         kind = "image"
     else:
         return Unsupported(name)
-    return MediaRef(doc.file_id, kind, doc.file_size, doc.file_name, message.message_id)
+    return MediaRef(
+        doc.file_id, kind, doc.file_size, doc.file_name, message.message_id, doc.file_unique_id
+    )
 
 
 def too_big(ref: MediaRef, limit: int) -> bool:
@@ -148,3 +152,29 @@ def looks_like_question(text: str) -> bool:
         or "？" in text
         or bool(QUESTION_START.match(text))
     )
+
+
+RECEIPT_HASHTAG = re.compile(
+    r"(?:^|\s)#(?:receipts?|小票|发票|收据)(?=$|[\s,.;:!?，。；：！？])", re.I
+)
+RECEIPT_WORDS = re.compile(r"#?(?:receipts?|小票|发票|收据|账单)", re.I)
+
+
+def is_receipt_caption(message: Message, bot_username: str | None, bot_id: int) -> bool:
+    """`/receipt`, `#receipt`, or a mention of us that asks for nothing else.
+
+    `@bot` alone (in a group) or `@bot receipt` / `@bot 小票` means "read this receipt";
+    `@bot what is this?` stays a question, `@bot Lecture 3` stays the default mode.
+    """
+    caption = message.caption or ""
+    command = parse_command(caption, bot_username)
+    if command is not None:
+        return command.for_us and command.name == "receipt"
+    if RECEIPT_HASHTAG.search(caption):
+        return True
+    if not mentions(message, bot_username, bot_id):
+        return False
+    rest = strip_mention(caption, bot_username).strip(" \t\n.,;:!，。；：！")
+    if not rest:
+        return message.chat.type != "private"
+    return RECEIPT_WORDS.fullmatch(rest) is not None

@@ -24,6 +24,7 @@ from . import replies
 from .i18n import TASKS, t
 from .jobs import chat_action
 from .media import download
+from .receipt_flow import read_receipt
 from .services import ImageInput, Services
 from .store import Job
 
@@ -116,15 +117,36 @@ class Progress:
 
 
 async def run_job(services: Services, bot: Bot, job: Job, lang: str) -> None:
-    """Run `job` and answer in its chat. Model and input errors are answered here."""
+    """Run `job` and answer in its chat. Model and input errors are answered here.
+
+    A quiet job (a photo checked in auto mode) shows no "typing…" and answers only a
+    result: most photos in a group are not receipts, and a failure there is logged.
+    """
     if job.job_id is None:
         await services.store.add_job(job)
     assert job.job_id is not None
     action = ChatAction.UPLOAD_DOCUMENT if job.task == "notes" else ChatAction.TYPING
     try:
-        async with chat_action(bot, job.chat_id, action):
+        if job.quiet:
             sent = await _run(services, bot, job, lang)
-    except ImageError as exc:
+        else:
+            async with chat_action(bot, job.chat_id, action):
+                sent = await _run(services, bot, job, lang)
+    except (ImageError, ConfigError, ModelError) as exc:
+        if job.quiet:
+            log.info("quiet job %s failed: %s (%s)", job.job_id, type(exc).__name__, exc.code)
+            return
+        await _answer_error(services, bot, job, lang, exc)
+        return
+    for message in sent:
+        await services.store.link_message(job.chat_id, message.message_id, job.job_id)
+
+
+async def _answer_error(
+    services: Services, bot: Bot, job: Job, lang: str, exc: ImageError | ConfigError | ModelError
+) -> None:
+    assert job.job_id is not None
+    if isinstance(exc, ImageError):
         key = exc.code if exc.code in IMAGE_ERROR_KEYS else "image_invalid"
         if exc.code == "file_too_big":
             await _send_too_big(services, bot, job, lang, exc)
@@ -134,21 +156,22 @@ async def run_job(services: Services, bot: Bot, job: Job, lang: str) -> None:
             bot, job.chat_id, t(lang, key), reply_to=job.reply_to, reply_markup=markup
         )
         return
-    except ConfigError:
+    if isinstance(exc, ConfigError):
         await replies.send_html(bot, job.chat_id, t(lang, "no_model"), reply_to=job.reply_to)
         return
-    except ModelError as exc:
-        log.warning("model error in job %s: %s (%s)", job.job_id, type(exc).__name__, exc.code)
-        await replies.send_html(
-            bot,
-            job.chat_id,
-            t(lang, "model_error", code=exc.code),
-            reply_to=job.reply_to,
-            reply_markup=retry_button(lang, job.job_id),
-        )
-        return
-    for message in sent:
-        await services.store.link_message(job.chat_id, message.message_id, job.job_id)
+    log.warning("model error in job %s: %s (%s)", job.job_id, type(exc).__name__, exc.code)
+    text = (
+        t(lang, "receipt_invalid")
+        if exc.code == "receipt_invalid"
+        else t(lang, "model_error", code=exc.code)
+    )
+    await replies.send_html(
+        bot,
+        job.chat_id,
+        text,
+        reply_to=job.reply_to,
+        reply_markup=retry_button(lang, job.job_id),
+    )
 
 
 async def _send_too_big(services: Services, bot: Bot, job: Job, lang: str, exc: ImageError) -> None:
@@ -170,6 +193,9 @@ async def _run(services: Services, bot: Bot, job: Job, lang: str) -> list[Messag
     notice = "\n".join(inputs.notices)
     chat, reply_to, job_id = job.chat_id, job.reply_to, job.job_id
     buttons = task_buttons(lang, job_id)
+
+    if job.task == "receipt":
+        return await read_receipt(services, bot, job, lang, inputs.images)
 
     if job.task == "notes":
         progress = Progress(bot, chat, lang, reply_to)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from PIL import Image
@@ -11,8 +11,11 @@ from telegram.ext import ContextTypes
 
 from pipeline.config import Settings
 from pipeline.results import ClassifyResult, NotesResult, TaskResult
+from pipeline.tasks.receipt import ReceiptResult
 
+from .admins import AdminCache
 from .jobs import AlbumCollector, Lanes, RateLimiter
+from .ledger import Ledger
 from .store import Store
 
 ImageInput = bytes | Image.Image
@@ -44,6 +47,8 @@ class PipelineLike(Protocol):
         progress: Callable[[int, int], Awaitable[None]] | None = None,
     ) -> NotesResult: ...
 
+    async def receipt(self, image: ImageInput, *, language: str | None = None) -> ReceiptResult: ...
+
 
 @dataclass
 class Services:
@@ -55,6 +60,12 @@ class Services:
     albums: AlbumCollector
     owns_pipeline: bool = True
     owns_store: bool = True
+    ledger: Ledger = field(init=False)
+    admins: AdminCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.ledger = Ledger(self.store)
+        self.admins = AdminCache(self.settings.admin_user_ids)
 
     def allowed(self, user_id: int) -> bool:
         """An empty ALLOWED_USER_IDS means everyone; admins are always allowed."""

@@ -1,4 +1,4 @@
-"""The bot's memory in SQLite: user preferences, categories and the jobs buttons refer to.
+"""The bot's memory in SQLite: user preferences, categories, the jobs buttons refer to, receipts.
 
 One aiosqlite connection in WAL mode. The schema is versioned: `MIGRATIONS` is an
 ordered list and each entry upgrades the database by one version inside a
@@ -45,6 +45,46 @@ MIGRATIONS: list[Sequence[str]] = [
             PRIMARY KEY (chat_id, message_id)
         )""",
     ),
+    # 2: per-chat settings and the receipt ledger (`bot.ledger`); job metadata.
+    (
+        """CREATE TABLE chats (
+            chat_id INTEGER PRIMARY KEY,
+            receipts_auto INTEGER NOT NULL DEFAULT 0,
+            next_seq INTEGER NOT NULL DEFAULT 1,
+            updated_at REAL NOT NULL
+        )""",
+        # Amounts are exact decimal strings, never REAL. `seq` (the number people type in
+        # `/receipts delete N`) is given on confirmation from chats.next_seq, never reused.
+        """CREATE TABLE receipts (
+            receipt_id INTEGER PRIMARY KEY AUTOINCREMENT,
+            chat_id INTEGER NOT NULL,
+            seq INTEGER,
+            status TEXT NOT NULL,
+            poster_id INTEGER NOT NULL,
+            poster_name TEXT NOT NULL,
+            requester_id INTEGER NOT NULL,
+            message_id INTEGER,
+            link TEXT,
+            posted_at REAL NOT NULL,
+            receipt_date TEXT,
+            month TEXT NOT NULL,
+            merchant TEXT,
+            currency TEXT NOT NULL,
+            total TEXT NOT NULL,
+            items TEXT NOT NULL,
+            file_unique_id TEXT,
+            phash TEXT,
+            forced INTEGER NOT NULL DEFAULT 0,
+            bot_message_id INTEGER,
+            created_at REAL NOT NULL,
+            confirmed_at REAL,
+            UNIQUE (chat_id, seq)
+        )""",
+        "CREATE INDEX receipts_chat_month ON receipts (chat_id, status, month)",
+        "CREATE INDEX receipts_poster ON receipts (poster_id)",
+        "CREATE INDEX receipts_requester ON receipts (requester_id)",
+        "ALTER TABLE jobs ADD COLUMN meta TEXT",
+    ),
 ]
 
 JOB_RETENTION_S = 30 * 24 * 3600
@@ -67,6 +107,7 @@ class MediaRef:
     size: int | None = None
     name: str | None = None
     message_id: int | None = None
+    unique_id: str | None = None  # Telegram's file_unique_id: the same file, whoever sends it
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}
@@ -81,7 +122,10 @@ class Job:
     question: str | None = None
     categories: list[str] | None = None
     job_id: int | None = None
+    # Task-specific facts that must survive a Retry (receipts: who posted the photo, when).
+    meta: dict[str, Any] | None = None
     reply_to: int | None = field(default=None, compare=False)
+    quiet: bool = field(default=False, compare=False)  # auto mode: say nothing unless found
 
 
 class Store:
@@ -191,8 +235,9 @@ class Store:
     # --- jobs ---------------------------------------------------------------
     async def add_job(self, job: Job) -> int:
         cur = await self.db.execute(
-            """INSERT INTO jobs (user_id, chat_id, task, media, question, categories, created_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?)""",
+            """INSERT INTO jobs
+                 (user_id, chat_id, task, media, question, categories, meta, created_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
             (
                 job.user_id,
                 job.chat_id,
@@ -200,6 +245,7 @@ class Store:
                 json.dumps([m.to_json() for m in job.media], ensure_ascii=False),
                 job.question,
                 json.dumps(job.categories, ensure_ascii=False) if job.categories else None,
+                json.dumps(job.meta, ensure_ascii=False) if job.meta else None,
                 time.time(),
             ),
         )
@@ -208,7 +254,8 @@ class Store:
 
     async def job(self, job_id: int) -> Job | None:
         async with self.db.execute(
-            "SELECT user_id, chat_id, task, media, question, categories FROM jobs WHERE job_id = ?",
+            """SELECT user_id, chat_id, task, media, question, categories, meta
+               FROM jobs WHERE job_id = ?""",
             (job_id,),
         ) as cur:
             row = await cur.fetchone()
@@ -222,6 +269,7 @@ class Store:
             question=row[4],
             categories=json.loads(row[5]) if row[5] else None,
             job_id=job_id,
+            meta=json.loads(row[6]) if row[6] else None,
         )
 
     async def link_message(self, chat_id: int, message_id: int, job_id: int) -> None:
@@ -237,3 +285,17 @@ class Store:
         ) as cur:
             row = await cur.fetchone()
         return await self.job(int(row[0])) if row else None
+
+    # --- forgetting -----------------------------------------------------------
+    async def forget_user(self, user_id: int) -> None:
+        """`/forgetme`: their settings, their jobs and what links to them (receipts: Ledger)."""
+        db = self.db
+        # Their own jobs, and receipt jobs others ran on their photos (the meta names them).
+        mine = "user_id = ? OR json_extract(meta, '$.poster_id') = ?"
+        await db.execute(
+            f"DELETE FROM bot_messages WHERE job_id IN (SELECT job_id FROM jobs WHERE {mine})",
+            (user_id, user_id),
+        )
+        await db.execute(f"DELETE FROM jobs WHERE {mine}", (user_id, user_id))
+        await db.execute("DELETE FROM users WHERE user_id = ?", (user_id,))
+        self._users.pop(user_id, None)

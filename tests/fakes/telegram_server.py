@@ -120,6 +120,8 @@ class FakeTelegram(ThreadedServer):
         self._file_ids = itertools.count(1)
         self._new_update: asyncio.Event | None = None
         self._closing = False
+        # chat id → user id → status ("creator" | "administrator"); others are "member".
+        self.chat_admins: dict[int, dict[int, str]] = {}
         self.app.router.add_route("*", "/bot{token}/{method}", self._api)
         self.app.router.add_get("/file/bot{token}/{path:.+}", self._file)
 
@@ -178,6 +180,11 @@ class FakeTelegram(ThreadedServer):
             if failure.times <= 0:
                 queue.pop(0)
             return failure
+
+    def set_admin(self, chat_id: int, user_id: int, status: str = "administrator") -> None:
+        """Make a user an administrator (or the owner: "creator") of a group, for getChatMember."""
+        with self._lock:
+            self.chat_admins.setdefault(chat_id, {})[user_id] = status
 
     # --- files ----------------------------------------------------------------
     def add_file(self, data: bytes, *, size: int | None = None) -> str:
@@ -259,8 +266,12 @@ class FakeTelegram(ThreadedServer):
         reply_to: int | None = None,
         media_group_id: str | None = None,
         size: int | None = None,
+        unique_id: str | None = None,
     ) -> dict[str, Any]:
-        """A compressed photo: a thumbnail size and the full size, like Telegram sends."""
+        """A compressed photo: a thumbnail size and the full size, like Telegram sends.
+
+        `unique_id` sets the full size's file_unique_id: the same file sent again (forwarded).
+        """
         sender = sender or user()
         thumb_id = self.add_file(b"thumbnail-not-an-image")
         file_id = self.add_file(data, size=size)
@@ -274,7 +285,7 @@ class FakeTelegram(ThreadedServer):
             },
             {
                 "file_id": file_id,
-                "file_unique_id": file_id[:12],
+                "file_unique_id": unique_id or file_id[:12],
                 "width": 1280,
                 "height": 960,
                 "file_size": self.file_sizes[file_id],
@@ -575,6 +586,19 @@ class FakeTelegram(ThreadedServer):
             content["reply_markup"] = params["reply_markup"]
         return self._bot_message(int(params["chat_id"]), **content)
 
+    async def _m_get_chat_member(self, params: dict[str, Any], files: Any) -> Any:
+        chat_id, user_id = int(params["chat_id"]), int(params["user_id"])
+        if chat_id > 0 and chat_id != user_id:
+            return _bad_request("Bad Request: member not found")
+        status = self.chat_admins.get(chat_id, {}).get(user_id, "member")
+        return _member(user_id, "creator" if chat_id == user_id else status)
+
+    async def _m_get_chat_administrators(self, params: dict[str, Any], files: Any) -> Any:
+        chat_id = int(params["chat_id"])
+        if chat_id > 0:
+            return _bad_request("Bad Request: there are no administrators in the private chat")
+        return [_member(u, status) for u, status in self.chat_admins.get(chat_id, {}).items()]
+
     async def _m_get_file(self, params: dict[str, Any], files: Any) -> Any:
         file_id = str(params.get("file_id"))
         if file_id not in self.files:
@@ -588,6 +612,22 @@ class FakeTelegram(ThreadedServer):
             "file_size": size,
             "file_path": f"documents/{file_id}",
         }
+
+
+def _member(user_id: int, status: str) -> dict[str, Any]:
+    """A ChatMember object as the Bot API returns it (the fields PTB requires)."""
+    member: dict[str, Any] = {"status": status, "user": user(user_id)}
+    if status == "creator":
+        member["is_anonymous"] = False
+    elif status == "administrator":
+        rights = (
+            "can_manage_chat can_delete_messages can_manage_video_chats can_restrict_members "
+            "can_promote_members can_change_info can_invite_users can_post_stories "
+            "can_edit_stories can_delete_stories"
+        )
+        member.update({right: True for right in rights.split()})
+        member.update(can_be_edited=False, is_anonymous=False)
+    return member
 
 
 def _bad_request(description: str) -> web.Response:

@@ -1,0 +1,57 @@
+"""Who counts as an admin of a chat: its Telegram administrators, or a bot admin.
+
+Asking Telegram (`getChatMember`) for every button press would be slow and
+flood-limited, so answers are cached briefly; a demoted admin loses their rights
+within `ttl` seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Collection
+
+from telegram import Bot
+from telegram.constants import ChatMemberStatus
+from telegram.error import TelegramError
+
+log = logging.getLogger(__name__)
+
+ADMIN_STATUSES = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR}
+
+
+class AdminCache:
+    def __init__(
+        self,
+        bot_admins: Collection[int] = (),
+        ttl: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.bot_admins = set(bot_admins)
+        self.ttl = ttl
+        self._clock = clock
+        self._cache: dict[tuple[int, int], tuple[float, bool]] = {}
+
+    async def is_admin(self, bot: Bot, chat_id: int, user_id: int) -> bool:
+        """True for bot admins, the owner of a private chat, and the chat's administrators."""
+        if user_id in self.bot_admins or chat_id == user_id:
+            return True
+        if chat_id > 0:  # another private chat: nobody else administers it
+            return False
+        key = (chat_id, user_id)
+        now = self._clock()
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        try:
+            member = await bot.get_chat_member(chat_id, user_id)
+        except TelegramError as exc:  # no answer: not an admin (and not cached)
+            log.warning("getChatMember failed in chat %s: %s", chat_id, type(exc).__name__)
+            return False
+        answer = member.status in ADMIN_STATUSES
+        self._cache[key] = (now + self.ttl, answer)
+        return answer
+
+    def forget(self, user_id: int) -> None:
+        for key in [k for k in self._cache if k[1] == user_id]:
+            del self._cache[key]
