@@ -70,7 +70,7 @@ def split_pages(image: Image.Image, *, max_pages: int = 6) -> PageSplit:
     small = np.asarray(image.resize((max(1, round(w * scale)), max(1, round(h * scale)))))
     paper = paper_mask(small)
     if border_is_paper(paper):
-        cuts = stitched_cuts(small, vertical=h >= w)
+        cuts = stitched_cuts(small, vertical=h >= w, max_pages=max_pages)
         if not cuts:
             return whole(image)
         return cut_strip(image, [c / scale for c in cuts], vertical=h >= w)
@@ -191,7 +191,7 @@ def split_spread(quad: list[Point], rgb: np.ndarray) -> list[list[Point]]:
         return [quad]
     at = lo + int(np.argmin(profile[lo:hi]))
     reach = max(2, int(0.1 * n))
-    sides = min(profile[max(0, at - reach)], profile[min(n - 1, at + reach)])
+    sides = max(profile[max(0, at - reach)], profile[min(n - 1, at + reach)])
     if profile[at] > np.median(profile) - 15 or profile[at] > sides - 10:
         return [quad]  # no gutter shading: one wide page
     f = at / len(profile)
@@ -232,9 +232,9 @@ def warp(rgb: np.ndarray, quad: list[Point]) -> np.ndarray:
 # ------------------------------------------------------------------ stitched
 
 
-def stitched_cuts(rgb: np.ndarray, *, vertical: bool) -> list[float]:
+def stitched_cuts(rgb: np.ndarray, *, vertical: bool, max_pages: int = 6) -> list[float]:
     """Where to cut a strip of stacked pages (in work pixels), or [] for one page."""
-    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
     if not vertical:
         gray = gray.T
     length, width = gray.shape
@@ -242,27 +242,31 @@ def stitched_cuts(rgb: np.ndarray, *, vertical: bool) -> list[float]:
     # stays whole); side by side, each is about 1/1.38 as wide as tall.
     ratio = length / width
     n = math.floor(ratio / PAGE_ASPECT_MIN) if vertical else round(ratio * 1.38)
-    if n < 2:
+    if not 2 <= n <= max_pages:
         return []
-    ink = (gray < 160).mean(axis=1)  # text per row
-    bright = gray.mean(axis=1)
+    mean, std = gray.mean(axis=1), gray.std(axis=1)
+    paper = float(np.median(mean))
+    # A white gap is a uniform row brighter than paper; a page edge a uniform dark line.
+    gap = (mean > paper + 4) & (std < 6)
+    edge = (mean < paper - 6) & (std < 12)
+    ink = (gray < 160).mean(axis=1)
     step = length / n
     window = max(2, int(0.06 * step))
-    cuts = []
+    cuts: list[float] = []
     for k in range(1, n):
         guess = int(k * step)
         lo, hi = max(0, guess - window), min(length, guess + window)
-        # a white gap is brighter than paper; a faint page edge is a darker thin line
-        zone = bright[lo:hi]
-        gap = lo + int(np.argmax(zone)) if zone.max() > np.median(bright) + 4 else None
-        edge = lo + int(np.argmin(zone)) if zone.min() < np.median(bright) - 6 else None
-        at = gap if gap is not None else edge if edge is not None else guess
-        if not vertical and gap is None and edge is None:
-            return []  # side by side with no visible break: a landscape page
-        near = ink[max(0, at - 2) : at + 3]
-        if near.size and near.max() > 0.02 and gap is None and edge is None:
-            return []  # the cut would cross text
+        marks = np.flatnonzero(gap[lo:hi] | edge[lo:hi])
+        if marks.size:
+            at = lo + int(marks[np.argmin(np.abs(marks + lo - guess))])
+        elif vertical and ink[max(0, guess - 2) : guess + 3].max(initial=0) <= 0.02:
+            at = guess  # same-size pages with no gap: the cut falls in the margins
+        else:
+            return []  # no visible break, or the cut would cross text
         cuts.append(float(at))
+    bounds = [0, *map(int, cuts), length]
+    if any((ink[a:b] > 0.02).mean() < 0.05 for a, b in itertools.pairwise(bounds)):
+        return []  # a "page" without text: this is not a stack of pages
     return cuts
 
 
