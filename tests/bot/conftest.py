@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import io
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,33 +13,10 @@ from PIL import Image
 
 from bot.app import build_app, serve
 from pipeline.config import Settings
-from pipeline.results import NotesResult, PageResult
 from pipeline.service import Pipeline
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.telegram_server import FakeTelegram
 from tests.imagegen.text import EN_SENTENCES, render_lines
-
-HAS_PAGES = importlib.util.find_spec("pipeline.pages") is not None
-
-
-class BotPipeline(Pipeline):
-    """The real pipeline; until `pipeline.pages` lands, notes are OCR per photo."""
-
-    async def notes(
-        self, images: Sequence[Any], *, language: str | None = None, progress: Any = None
-    ) -> NotesResult:  # type: ignore[override]
-        if HAS_PAGES:
-            return await super().notes(images, language=language, progress=progress)
-        pages: list[PageResult] = []
-        for i, image in enumerate(images, 1):
-            result = await self.ocr(image, language=language)
-            pages.append(PageResult(i, i, ocr_text=result.text))
-            if progress is not None:
-                await progress(i, len(images))
-        body = "\n\n".join(f"## Page {p.index}\n\n{p.ocr_text}" for p in pages)
-        return NotesResult(
-            text=body, title="Test notes", markdown=f"# Test notes\n\n{body}\n", pages=pages
-        )
 
 
 def jpeg(lines: list[str] | None = None, size: int = 28) -> bytes:
@@ -96,7 +72,7 @@ class RunningBot:
     def __init__(self, settings: Settings, pipeline: Any = None) -> None:
         self.settings = settings
         self.own_pipeline = True  # the pipeline passed in (or built) belongs to this bot
-        self.pipeline = pipeline or BotPipeline(settings)
+        self.pipeline = pipeline or Pipeline(settings)
         self.app = build_app(settings, pipeline=self.pipeline)
         self.stop_event = asyncio.Event()
         self.task: asyncio.Task[None] | None = None

@@ -17,10 +17,11 @@ import pytest
 from bot.app import run_bot
 from pipeline.cli import main as cli_main
 from pipeline.config import Settings
+from pipeline.service import Pipeline
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.telegram_server import TOKEN, FakeTelegram, user
 
-from .conftest import BotPipeline, jpeg
+from .conftest import jpeg
 
 ALICE = user(1001, "en")
 
@@ -44,7 +45,7 @@ def test_rejected_token_exits_without_printing_it(
     assert wrong not in err and wrong not in caplog.text
 
 
-class CrashingPipeline(BotPipeline):
+class CrashingPipeline(Pipeline):
     async def ocr(self, image: Any, *, language: str | None = None) -> Any:
         raise RuntimeError(f"boom with {TOKEN} and sk-test-secret-model-key inside")
 
