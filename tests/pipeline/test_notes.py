@@ -36,7 +36,7 @@ def by_page(req: Recorded) -> fake.Reply:
         name = tint_of(req.images[0])
         delay = {"red": 0.6, "green": 0.3, "blue": 0.0}[name]
         return fake.text(f"## Heading {name}\ntext of the {name} page", delay=delay)
-    return fake.text(f"POLISHED {req.user_text}")
+    return fake.text(f"POLISHED\n{req.user_text}")
 
 
 async def test_pages_keep_their_order_and_both_texts(fake_model, settings_for) -> None:
