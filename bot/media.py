@@ -14,22 +14,9 @@ from telegram import Bot, Message, MessageEntity
 from telegram.error import BadRequest, TelegramError
 
 from pipeline.errors import ImageError
+from pipeline.images import IMAGE_SUFFIXES
 
 from .store import MediaRef
-
-IMAGE_SUFFIXES = {
-    ".jpg",
-    ".jpeg",
-    ".png",
-    ".webp",
-    ".gif",
-    ".bmp",
-    ".tif",
-    ".tiff",
-    ".heic",
-    ".heif",
-    ".avif",
-}
 
 
 @dataclass

@@ -23,21 +23,9 @@ from rich.table import Table
 
 from .config import Settings, split_list
 from .errors import ConfigError, ImageError, ModelError
-from .images import load_bytes, open_image
+from .images import IMAGE_SUFFIXES, load_bytes, open_image
 from .service import Pipeline
 
-IMAGE_SUFFIXES = {
-    ".jpg",
-    ".jpeg",
-    ".png",
-    ".webp",
-    ".gif",
-    ".bmp",
-    ".tif",
-    ".tiff",
-    ".heic",
-    ".heif",
-}
 EXIT_OK, EXIT_PARTIAL, EXIT_INPUT, EXIT_CONFIG, EXIT_MODEL = 0, 1, 2, 3, 4
 
 stderr = Console(stderr=True)

@@ -27,6 +27,10 @@ register_heif_opener()
 # Qwen-VL refuses extreme aspect ratios (qwen-vl-utils raises above 200:1).
 MAX_ASPECT = 150
 LOSSLESS_FORMATS = {"PNG", "GIF", "BMP", "TIFF"}
+# File names we treat as images (folders in the CLI, documents in the bot).
+IMAGE_SUFFIXES = frozenset(
+    {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".heif", ".avif"}
+)
 # The most pixels we send as PNG (captchas, stickers); above this, encoding PNG
 # costs more than the whole rest of the preprocessing, and JPEG 4:4:4 keeps text crisp.
 PNG_MAX_PIXELS = 300_000
