@@ -1,23 +1,31 @@
-"""Split a photo into flat, upright pages in reading order.
+"""Split a photo of several pages into one flat, upright, tightly cropped image per page.
 
-Three layouts, told apart on a downscaled copy:
-- a *scan* (the page fills the frame: its border is paper) stays one uncropped page,
-  unless it is a *stitched* image: pages stacked in a tall or wide strip, cut where
-  the page count implied by the aspect ratio puts the breaks, snapped to the white gap
-  or the faint page edge, and only where the cut crosses no text;
-- a *photo* of pages on a desk: paper is bright and unsaturated, the desk is not;
-  each paper region becomes a quadrilateral (an open notebook is split at its shaded
-  gutter) and is warped, from the full-resolution original, to an upright rectangle.
+Three kinds of input, told apart by the image's border:
 
-Reading order: rows of pages from top to bottom (a page belongs to a row when its
-centre lies within half a page height of the row's), left to right within a row.
-When unsure, the whole image comes back as one page, with a warning: a missed cut
-costs a little accuracy, a wrong cut loses text.
+- photo: pages on a background (a desk). Paper is found on a downscaled copy as bright,
+  low-saturation regions (Otsu on a brightness-minus-saturation score; if that leaves a region
+  that is no page, again minus a smooth fit of the desk's brightness). Pages that
+  touch are separated by erosion or cut along strong edges; each page gets a quadrilateral
+  fitted line by line to its outline, an open notebook's spread is cut at its shaded gutter,
+  and every page is warped from the full-resolution original to an upright rectangle.
+- stitched: pages stacked in one tall (or wide) image with a paper-coloured border. It is cut
+  at visible seams (a faint page edge, a gap whiter than the paper, a change of paper tint);
+  a strip long enough for several pages with none is taken for equal pages, cut where its
+  aspect ratio puts the breaks, moved to the nearest blank row, never across text. A blank
+  line inside a page is never a cut by itself.
+- single: a plain scan or screenshot (light or flat-coloured border): one page, uncropped.
+
+Reading order: rows of pages top to bottom, and left to right within a row. Two pages share
+a row when their vertical extents overlap by at least half of the shorter one.
+
+Never lose content: whenever detection is unsure, the whole image comes back as one page and
+the result's warnings say so. CPU-bound: callers run `split_pages` in an executor.
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
 import math
 from dataclasses import dataclass, field
 from typing import Literal
@@ -26,260 +34,592 @@ import cv2
 import numpy as np
 from PIL import Image
 
+log = logging.getLogger(__name__)
+
 Point = tuple[float, float]
-WORK_SIDE = 1000  # detection runs at this long side
-PAGE_ASPECT_MIN = 1.25  # a portrait page is at least this tall for its width (A4: 1.41)
-MIN_AREA = 0.02  # a page covers at least this share of the photo
-UNSURE = "page detection unsure: the whole image is kept as one page"
+Kind = Literal["photo", "stitched", "single"]
+
+DETECT_LONG_SIDE = 1024  # photos are analysed at this size; pages are warped at full size
+MIN_PAGE_AREA = 0.02  # of the photo: anything smaller is not a page we can read
+MAX_SKEW = 12  # degrees between a page's opposite sides in a photo
+UNSURE = "page detection unsure: the whole photo is kept as one page"
 
 
 @dataclass
 class Page:
-    quad: list[Point]  # clockwise from the page's top-left, in source pixels
-    image: Image.Image
+    quad: list[Point]  # clockwise from the page's top-left, source pixels
+    image: Image.Image  # the flat, upright RGB crop
 
 
 @dataclass
 class PageSplit:
-    pages: list[Page]
-    kind: Literal["photo", "stitched", "single"]
+    pages: list[Page]  # reading order; never empty
+    kind: Kind
     warnings: list[str] = field(default_factory=list)
 
 
+def split_pages(image: Image.Image, *, max_pages: int = 6) -> PageSplit:
+    """Pages of `image` in reading order; the whole image as one page when unsure."""
+    try:
+        rgb = np.asarray(image.convert("RGB") if image.mode != "RGB" else image)
+        return _split(image, rgb, max(1, max_pages))
+    except Exception as exc:  # a splitter bug must never cost the user their photo
+        log.exception("page splitting failed")
+        return _whole(image, "single", [f"page detection failed ({type(exc).__name__}); {UNSURE}"])
+
+
 def split_to_json(split: PageSplit) -> dict:
+    """The `notelens pages --json` shape: {"pages": [{"quad": [[x, y], ...]}, ...]}."""
     return {
-        "pages": [
-            {"quad": [[round(x, 1), round(y, 1)] for x, y in page.quad]} for page in split.pages
-        ]
+        "pages": [{"quad": [[round(x, 1), round(y, 1)] for x, y in p.quad]} for p in split.pages]
     }
 
 
-def whole(image: Image.Image, warnings: list[str] | None = None) -> PageSplit:
+# ---------------------------------------------------------------- dispatch
+
+
+def _split(image: Image.Image, rgb: np.ndarray, max_pages: int) -> PageSplit:
+    h, w = rgb.shape[:2]
+    if min(h, w) < 16 or h * w < 4096:
+        return _whole(image, "single", [])
+    scale = min(1.0, DETECT_LONG_SIDE / max(h, w))
+    small = _resize(rgb, scale)
+    if _paper_border(small):
+        return _split_flat(image, rgb, max_pages)
+    quads, sure = _detect_photo(small, max_pages)
+    if not quads or not sure:
+        return _whole(image, "photo", [UNSURE])
+    sy, sx = small.shape[0] / h, small.shape[1] / w
+    full = [_to_source(q, sx, sy, w, h) for q in quads]
+    full = reading_order(full)
+    return PageSplit([Page(q, _warp(rgb, q)) for q in full], "photo", [])
+
+
+def _whole(image: Image.Image, kind: Kind, warnings: list[str]) -> PageSplit:
     w, h = image.size
     quad = [(0.0, 0.0), (float(w), 0.0), (float(w), float(h)), (0.0, float(h))]
-    return PageSplit([Page(quad, image)], "single", warnings or [])
+    return PageSplit([Page(quad, image.convert("RGB"))], kind, warnings)
 
 
-def split_pages(image: Image.Image, *, max_pages: int = 6) -> PageSplit:
-    """Never raises: odd input (tiny, blank, a strip) comes back as one page."""
-    image = image.convert("RGB")
-    w, h = image.size
-    if min(w, h) < 32:
-        return whole(image)
-    scale = min(1.0, WORK_SIDE / max(w, h))
-    small = np.asarray(image.resize((max(1, round(w * scale)), max(1, round(h * scale)))))
-    paper = paper_mask(small)
-    if border_is_paper(paper):
-        cuts = stitched_cuts(small, vertical=h >= w, max_pages=max_pages)
-        if not cuts:
-            return whole(image)
-        return cut_strip(image, [c / scale for c in cuts], vertical=h >= w)
-    quads = find_quads(paper, small)
-    if not quads:
-        return whole(image, [UNSURE])
-    warnings: list[str] = []
+def _resize(rgb: np.ndarray, scale: float) -> np.ndarray:
+    if scale >= 1.0:
+        return rgb
+    h, w = rgb.shape[:2]
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+
+
+def _paper_border(small: np.ndarray) -> bool:
+    """True for a scan, screenshot or stitched image: every side of the border is light paper
+    or one flat colour (a title bar, a dark-mode screen), where a photo's desk has texture,
+    grain or a light gradient."""
+    gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+    sat = cv2.cvtColor(small, cv2.COLOR_RGB2HSV)[..., 1]
+    smooth = cv2.GaussianBlur(small, (0, 0), 2.0).astype(np.float32)
+    h, w = gray.shape
+    t = max(1, min(h, w) // 50)
+    strips = [np.s_[:t], np.s_[-t:], np.s_[:, :t], np.s_[:, -t:]]
+    for strip in strips:
+        light = (gray[strip] > 170) & (sat[strip] < 60)
+        if light.mean() >= 0.8:
+            continue
+        if smooth[strip].reshape(-1, 3).std(axis=0).max() > 4:
+            return False
+    return True
+
+
+# ---------------------------------------------------------------- photos
+
+
+def _paper_score(small: np.ndarray) -> np.ndarray:
+    """How paper-like each pixel is: bright and nearly colourless, with text filled in."""
+    hsv = cv2.cvtColor(small, cv2.COLOR_RGB2HSV)
+    sat = hsv[..., 1].astype(np.float32)
+    val = hsv[..., 2].astype(np.float32)
+    # text strokes are dark: a small closing makes the inked interior of a page look like paper
+    k = max(3, (max(small.shape[:2]) // 150) | 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
+    val = cv2.morphologyEx(val, cv2.MORPH_CLOSE, kernel)
+    sat = cv2.morphologyEx(sat, cv2.MORPH_OPEN, kernel)
+    return cv2.GaussianBlur(val - 1.2 * sat, (0, 0), 1.0)
+
+
+def _otsu(score: np.ndarray) -> np.ndarray:
+    norm = cv2.normalize(score, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    _, mask = cv2.threshold(norm, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+
+
+def _flatten_desk(score: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The score minus a smooth fit of the desk's: a light gradient across a pale desk can
+    make one end of the desk brighter than paper at the other, which no global threshold
+    survives. The desk is re-estimated twice from the pixels left outside the paper."""
+    h, w = score.shape
+    step = max(1, int(math.sqrt(h * w / 20000)))
+    ys, xs = np.mgrid[0:h:step, 0:w:step]
+    x, y = xs.ravel() / w - 0.5, ys.ravel() / h - 0.5
+    basis = np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=1)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    xx, yy = xx / w - 0.5, yy / h - 0.5
+    flat = score
+    for _ in range(2):
+        desk = cv2.erode(255 - mask, np.ones((5, 5), np.uint8))[::step, ::step].ravel() > 0
+        if desk.sum() < 50:
+            return flat
+        coef, *_ = np.linalg.lstsq(basis[desk], score[::step, ::step].ravel()[desk], rcond=None)
+        fit = coef[0] + coef[1] * xx + coef[2] * yy + coef[3] * xx * xx
+        fit = fit + coef[4] * xx * yy + coef[5] * yy * yy
+        flat = score - fit
+        mask = _otsu(flat)
+    return flat
+
+
+def _detect_photo(small: np.ndarray, max_pages: int) -> tuple[list[np.ndarray], bool]:
+    """Page quads on the small image, and whether every paper region made sense."""
+    score = _paper_score(small)
+    mask = _otsu(score)
+    quads, sure = _find_quads(small, mask, max_pages)
+    if not sure or not quads:
+        quads2, sure2 = _find_quads(small, _otsu(_flatten_desk(score, mask)), max_pages)
+        if sure2 and quads2:
+            quads, sure = quads2, True
+    quads = [q for p in quads for q in _split_gutter(small, p)]
+    return quads, sure
+
+
+def _find_quads(small: np.ndarray, mask: np.ndarray, max_pages: int):
+    """Quads for the paper regions of `mask`, and whether every region made sense. A region
+    that is no page and holds no writing is bright desk, and is ignored."""
+    h, w = mask.shape
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    min_area = MIN_PAGE_AREA * h * w
+    gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+    hsv = cv2.cvtColor(small, cv2.COLOR_RGB2HSV)
+    edges = None
+    quads: list[np.ndarray] = []
+    sure = True
+    for c in contours:
+        if cv2.contourArea(c) < min_area:
+            continue
+        region = np.zeros((h, w), np.uint8)
+        cv2.drawContours(region, [c], -1, 255, cv2.FILLED)
+        found = _quads_in_region(c, region, min_area)
+        if found is None:
+            if edges is None:
+                edges = _edges(gray)
+            found, rest = _cut_at_edges(region, edges, min_area)
+            if _has_ink(gray, rest):
+                sure = False
+        for q in found:
+            if _looks_like_paper(hsv, q):
+                quads.append(q)
+            elif _has_ink(gray, _fill(q, (h, w))):
+                sure = False
     if len(quads) > max_pages:
-        quads = sorted(quads, key=lambda q: -cv2.contourArea(np.float32(q)))[:max_pages]
-        warnings.append(f"more than {max_pages} pages found; kept the {max_pages} largest")
-    full = np.asarray(image)
-    pages = []
-    for quad in reading_order(quads):
-        src = [(x / scale, y / scale) for x, y in quad]
-        src = [(min(max(x, 0.0), w), min(max(y, 0.0), h)) for x, y in src]
-        pages.append(Page(src, Image.fromarray(warp(full, src))))
-    return PageSplit(pages, "photo", warnings)
+        sure = False
+    return quads, sure
 
 
-# ------------------------------------------------------------------ detection
+def _fill(quad: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    mask = np.zeros(shape, np.uint8)
+    cv2.fillConvexPoly(mask, np.round(quad).astype(np.int32), 255)
+    return mask
 
 
-def paper_mask(rgb: np.ndarray) -> np.ndarray:
-    """Bright, unsaturated pixels (paper) against the desk, text filled in."""
-    hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)
-    score = hsv[:, :, 2].astype(np.float32) - 1.5 * hsv[:, :, 1].astype(np.float32)
-    score = cv2.GaussianBlur(np.clip(score, 0, 255).astype(np.uint8), (5, 5), 0)
-    if int(score.max()) - int(score.min()) < 30:  # one flat colour: nothing to separate
-        return np.full(score.shape, 255 if score.mean() > 170 else 0, np.uint8)
-    _, mask = cv2.threshold(score, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    k = max(3, min(rgb.shape[:2]) // 60) | 1
-    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
-    return cv2.morphologyEx(mask, cv2.MORPH_CLOSE, kernel)
+def _looks_like_paper(hsv: np.ndarray, quad: np.ndarray) -> bool:
+    """Paper is nearly colourless and brighter than the desk just around it: the lighter
+    streaks of a wood grain are neither."""
+    h, w = hsv.shape[:2]
+    inside = _fill(quad, (h, w))
+    if np.median(hsv[..., 1][inside > 0]) > 80:
+        return False
+    k = max(3, (min(h, w) // 30) | 1)
+    ring = cv2.dilate(inside, np.ones((k, k), np.uint8)) & ~inside
+    if cv2.countNonZero(ring) < 50:  # the page fills the photo
+        return True
+    val = hsv[..., 2]
+    return float(np.median(val[inside > 0])) - float(np.median(val[ring > 0])) >= 12
 
 
-def border_is_paper(mask: np.ndarray) -> bool:
-    """The page fills the frame (a scan, a screenshot, stitched scans)."""
-    b = max(2, min(mask.shape) // 40)
-    edges = np.concatenate(
-        [mask[:b].ravel(), mask[-b:].ravel(), mask[:, :b].ravel(), mask[:, -b:].ravel()]
-    )
-    return float((edges > 0).mean()) > 0.75
+def _edges(gray: np.ndarray) -> np.ndarray:
+    blurred = cv2.GaussianBlur(gray, (0, 0), 1.2)
+    return cv2.dilate(cv2.Canny(blurred, 15, 40), np.ones((3, 3), np.uint8))
 
 
-def find_quads(mask: np.ndarray, rgb: np.ndarray) -> list[list[Point]]:
-    """One quadrilateral per paper region; touching regions separated by erosion."""
-    area = mask.shape[0] * mask.shape[1]
-    k = max(3, min(mask.shape) // 80) | 1
-    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
-    core = cv2.erode(mask, kernel, iterations=2)
-    count, labels = cv2.connectedComponents(core)
-    quads: list[list[Point]] = []
-    for label in range(1, count):
-        region = cv2.dilate((labels == label).astype(np.uint8) * 255, kernel, iterations=2)
-        region = cv2.bitwise_and(region, mask)
-        contours, _ = cv2.findContours(region, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-        if not contours:
+def _cut_at_edges(region: np.ndarray, edges: np.ndarray, min_area: float):
+    """Pages inside a region that also holds bright desk: cut along the strong edges (a
+    page's border is a sharp step, a hot spot of light on the desk is not). Returns the page
+    quads and the mask of what is left."""
+    parts_mask = region & ~edges
+    parts, _ = cv2.findContours(parts_mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    rest = region.copy()
+    quads = []
+    for p in parts:
+        if cv2.contourArea(p) < min_area * 0.8:
             continue
-        contour = max(contours, key=cv2.contourArea)
-        c_area = cv2.contourArea(contour)
-        if c_area < MIN_AREA * area or c_area > 0.97 * area:
+        piece = np.zeros_like(region)
+        cv2.drawContours(piece, [p], -1, 255, cv2.FILLED)
+        piece = cv2.dilate(piece, np.ones((3, 3), np.uint8)) & region
+        cs, _ = cv2.findContours(piece, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+        c = max(cs, key=cv2.contourArea)
+        q = _fit_quad(c)
+        if q is not None and _plausible(q, c, min_area):
+            quads.append(q)
+            cv2.fillConvexPoly(rest, np.round(q).astype(np.int32), 0)
+    return quads, rest
+
+
+def _has_ink(gray: np.ndarray, mask: np.ndarray) -> bool:
+    """Writing: thin strokes much darker than the paper around them, over a little of the
+    region (its border, where paper meets a darker desk, does not count)."""
+    k = max(5, (max(gray.shape) // 70) | 1)
+    inner = cv2.erode(mask, np.ones((k, k), np.uint8))
+    if cv2.countNonZero(inner) < 100:
+        return False
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    strokes = cv2.morphologyEx(gray, cv2.MORPH_BLACKHAT, kernel) > 40
+    return float(strokes[inner > 0].mean()) > 0.004
+
+
+def _quads_in_region(contour: np.ndarray, region: np.ndarray, min_area: float):
+    """One quad for a page-shaped region; pages that touch are separated by eroding."""
+    quad = _fit_quad(contour)
+    if quad is not None and _plausible(quad, contour, min_area):
+        return [quad]
+    for r in (2, 4, 7, 11):
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+        eroded = cv2.erode(region, kernel)
+        parts, _ = cv2.findContours(eroded, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+        parts = [p for p in parts if cv2.contourArea(p) >= min_area * 0.5]
+        if len(parts) < 2:
             continue
-        quad = to_quad(contour)
-        if cv2.contourArea(np.float32(quad)) < 0.8 * cv2.contourArea(cv2.convexHull(contour)):
-            continue  # not page-shaped
-        if not has_ink(warp(rgb, quad)):
-            continue  # a bright patch of desk, not a page of notes
-        quads.extend(split_spread(quad, rgb))
-    return quads
+        out = []
+        for p in parts:
+            piece = np.zeros_like(region)
+            cv2.drawContours(piece, [p], -1, 255, cv2.FILLED)
+            piece = cv2.dilate(piece, kernel) & region
+            cs, _ = cv2.findContours(piece, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+            c = max(cs, key=cv2.contourArea)
+            q = _fit_quad(c)
+            if q is None or not _plausible(q, c, min_area):
+                break
+            out.append(q)
+        else:
+            return out
+    return None
 
 
-def has_ink(flat: np.ndarray) -> bool:
-    """Strokes much darker than the paper around them cover a little of the page."""
-    gray = cv2.cvtColor(flat, cv2.COLOR_RGB2GRAY)
-    paper = cv2.medianBlur(gray, 21) if min(gray.shape) > 21 else gray
-    dark = (paper.astype(np.int16) - gray.astype(np.int16)) > 50
-    return float(dark.mean()) > 0.003
-
-
-def to_quad(contour: np.ndarray) -> list[Point]:
+def _fit_quad(contour: np.ndarray) -> np.ndarray | None:
+    """Four corners fitted to a region's outline: rough corners from its hull, then each side
+    refined by a robust line fit to the outline points along it (rounded or blurred corners
+    and shadows do not pull the corners in)."""
     hull = cv2.convexHull(contour)
-    perimeter = cv2.arcLength(hull, True)
-    for eps in (0.01, 0.02, 0.03, 0.05):
-        approx = cv2.approxPolyDP(hull, eps * perimeter, True)
-        if len(approx) == 4:
-            return order_corners(approx.reshape(4, 2))
-    return order_corners(cv2.boxPoints(cv2.minAreaRect(contour)))
+    peri = cv2.arcLength(hull, True)
+    approx = None
+    for eps in (0.01, 0.02, 0.03, 0.05, 0.08):
+        a = cv2.approxPolyDP(hull, eps * peri, True)
+        if len(a) <= 4:
+            approx = a
+            break
+    if approx is None or len(approx) != 4:
+        approx = cv2.boxPoints(cv2.minAreaRect(contour))
+    rough = _clockwise(approx.reshape(-1, 2).astype(np.float64))
+    pts = contour.reshape(-1, 2).astype(np.float64)
+    lines = []
+    for i in range(4):
+        a, b = rough[i], rough[(i + 1) % 4]
+        d = b - a
+        length = float(np.hypot(*d))
+        if length < 4:
+            return None
+        u = d / length
+        n = np.array([-u[1], u[0]])
+        rel = pts - a
+        along = rel @ u
+        across = rel @ n
+        near = (np.abs(across) < max(2.0, 0.03 * length)) & (along > 0.1 * length)
+        near &= along < 0.9 * length
+        if near.sum() < 5:
+            lines.append((a, u))
+            continue
+        vx, vy, x0, y0 = cv2.fitLine(pts[near].astype(np.float32), cv2.DIST_HUBER, 0, 0.01, 0.01)
+        lines.append((np.array([x0[0], y0[0]]), np.array([vx[0], vy[0]])))
+    corners = []
+    for i in range(4):
+        p = _intersect(lines[i - 1], lines[i])
+        if p is None:
+            return None
+        corners.append(p)
+    quad = np.array(corners)
+    # the outline runs through the outermost paper pixels' centres: the edge is half a pixel out
+    centre = quad.mean(0)
+    quad = quad + 0.5 * np.sign(quad - centre)
+    return _clockwise(quad)
 
 
-def order_corners(pts: np.ndarray) -> list[Point]:
-    """Clockwise from the top-left; pages are tilted well under 45°."""
-    pts = np.asarray(pts, dtype=np.float32)
-    s, d = pts.sum(axis=1), pts[:, 1] - pts[:, 0]
-    tl, br = pts[np.argmin(s)], pts[np.argmax(s)]
-    tr, bl = pts[np.argmin(d)], pts[np.argmax(d)]
-    return [(float(p[0]), float(p[1])) for p in (tl, tr, br, bl)]
+def _intersect(l1, l2) -> np.ndarray | None:
+    (p1, d1), (p2, d2) = l1, l2
+    m = np.array([[d1[0], -d2[0]], [d1[1], -d2[1]]], np.float64)
+    if abs(np.linalg.det(m)) < 1e-6:
+        return None
+    t = np.linalg.solve(m, p2 - p1)
+    return p1 + t[0] * d1
 
 
-def edge_lengths(quad: list[Point]) -> tuple[float, float]:
-    (tl, tr, br, bl) = [np.array(p) for p in quad]
-    width = (np.linalg.norm(tr - tl) + np.linalg.norm(br - bl)) / 2
-    height = (np.linalg.norm(bl - tl) + np.linalg.norm(br - tr)) / 2
-    return float(width), float(height)
+def _plausible(quad: np.ndarray, contour: np.ndarray, min_area: float) -> bool:
+    """A page: convex, roughly rectangular, and filling the region it was fitted to."""
+    if not cv2.isContourConvex(quad.astype(np.float32).reshape(-1, 1, 2)):
+        return False
+    area = cv2.contourArea(quad.astype(np.float32))
+    if area < min_area:
+        return False
+    for i in range(4):
+        a, b, c = quad[i - 1], quad[i], quad[(i + 1) % 4]
+        v1, v2 = a - b, c - b
+        cos = v1 @ v2 / (np.linalg.norm(v1) * np.linalg.norm(v2) + 1e-9)
+        if abs(cos) > 0.5:  # corners between 60° and 120°
+            return False
+    for i in (0, 1):  # opposite sides nearly parallel: a phone's perspective is mild
+        d1, d2 = quad[i + 1] - quad[i], quad[i + 2] - quad[(i + 3) % 4]
+        cos = d1 @ d2 / (np.linalg.norm(d1) * np.linalg.norm(d2) + 1e-9)
+        if cos < math.cos(math.radians(MAX_SKEW)):
+            return False
+    sides = [np.linalg.norm(quad[i] - quad[i - 1]) for i in range(4)]
+    if max(sides) > 4 * min(sides):
+        return False
+    region = cv2.contourArea(contour)
+    hull = cv2.contourArea(cv2.convexHull(contour))
+    inter, _ = cv2.intersectConvexConvex(
+        quad.astype(np.float32), cv2.convexHull(contour).reshape(-1, 2).astype(np.float32)
+    )
+    return region >= 0.9 * area and inter >= 0.95 * max(area, hull) * 0.97
 
 
-def split_spread(quad: list[Point], rgb: np.ndarray) -> list[list[Point]]:
-    """An open notebook (two pages, wider than tall) splits at its darker gutter."""
-    w, h = edge_lengths(quad)
-    if w < 1.15 * h:
+def _split_gutter(small: np.ndarray, quad: np.ndarray) -> list[np.ndarray]:
+    """Cut an open notebook's spread (a landscape quad) at a dark, narrow gutter near its middle."""
+    top, right = np.linalg.norm(quad[1] - quad[0]), np.linalg.norm(quad[2] - quad[1])
+    if not 1.1 < top / right < 2.2:
         return [quad]
-    flat = cv2.cvtColor(warp(rgb, quad), cv2.COLOR_RGB2GRAY).astype(np.float32)
-    # Smoothed over ~2% of the width: text averages out, a gutter's shadow does not.
-    box = max(3, flat.shape[1] // 50)
-    profile = np.convolve(flat.mean(axis=0), np.ones(box) / box, mode="same")
-    n = len(profile)
-    lo, hi = int(0.35 * n), int(0.65 * n)
-    if hi - lo < 3:
+    w, h = 400, max(8, round(400 * right / top))
+    m = cv2.getPerspectiveTransform(
+        quad.astype(np.float32), np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    )
+    flat = cv2.warpPerspective(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), m, (w, h))
+    # column brightness of the paper (upper percentile: text does not count)
+    prof = np.percentile(flat[h // 10 : -h // 10 or None].astype(np.float32), 80, axis=0)
+    prof = np.convolve(prof, np.ones(5) / 5, mode="same")
+    lo, hi = int(w * 0.35), int(w * 0.65)
+    x = lo + int(np.argmin(prof[lo:hi]))
+    left = np.median(prof[max(0, x - 60) : max(1, x - 20)])
+    right_ = np.median(prof[x + 20 : x + 60])
+    depth = min(left, right_) - prof[x]
+    if depth < 0.06 * min(left, right_):
         return [quad]
-    at = lo + int(np.argmin(profile[lo:hi]))
-    reach = max(2, int(0.1 * n))
-    sides = max(profile[max(0, at - reach)], profile[min(n - 1, at + reach)])
-    if profile[at] > np.median(profile) - 15 or profile[at] > sides - 10:
-        return [quad]  # no gutter shading: one wide page
-    f = at / len(profile)
-    tl, tr, br, bl = (np.array(p) for p in quad)
-    top, bottom = tl + f * (tr - tl), bl + f * (br - bl)
-    left = [tuple(map(float, p)) for p in (tl, top, bottom, bl)]
-    right = [tuple(map(float, p)) for p in (top, tr, br, bottom)]
-    return [left, right]  # type: ignore[list-item]
+    t = x / w
+    a = quad[0] + t * (quad[1] - quad[0])
+    b = quad[3] + t * (quad[2] - quad[3])
+    return [np.array([quad[0], a, b, quad[3]]), np.array([a, quad[1], quad[2], b])]
+
+
+def _clockwise(pts: np.ndarray) -> np.ndarray:
+    """Corners clockwise (on screen, y down) from the page's top-left: the corner that starts
+    the edge pointing most nearly rightwards. Pages rotated under 45° come out upright."""
+    centre = pts.mean(0)
+    ang = np.arctan2(pts[:, 1] - centre[1], pts[:, 0] - centre[0])
+    pts = pts[np.argsort(ang)]
+    dirs = np.roll(pts, -1, axis=0) - pts
+    start = int(np.argmax(dirs[:, 0] / (np.linalg.norm(dirs, axis=1) + 1e-9)))
+    return np.roll(pts, -start, axis=0)
+
+
+def _to_source(quad: np.ndarray, sx: float, sy: float, w: int, h: int) -> list[Point]:
+    """Small-image pixel centres to source pixel centres."""
+    q = (quad + 0.5) / np.array([sx, sy]) - 0.5
+    q[:, 0] = np.clip(q[:, 0], 0, w)
+    q[:, 1] = np.clip(q[:, 1], 0, h)
+    return [(float(x), float(y)) for x, y in q]
+
+
+def _warp(rgb: np.ndarray, quad: list[Point]) -> Image.Image:
+    """The quad warped to an upright rectangle whose sides are the mean of opposite edges."""
+    q = np.float32(quad)
+    width = (np.linalg.norm(q[1] - q[0]) + np.linalg.norm(q[2] - q[3])) / 2
+    height = (np.linalg.norm(q[3] - q[0]) + np.linalg.norm(q[2] - q[1])) / 2
+    w, h = max(1, round(width)), max(1, round(height))
+    dst = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    m = cv2.getPerspectiveTransform(q, dst)
+    out = cv2.warpPerspective(
+        rgb, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
+    return Image.fromarray(out)
 
 
 def reading_order(quads: list[list[Point]]) -> list[list[Point]]:
-    def centre(q: list[Point]) -> tuple[float, float]:
-        return sum(p[0] for p in q) / 4, sum(p[1] for p in q) / 4
-
-    rows: list[list[list[Point]]] = []
-    for q in sorted(quads, key=lambda q: centre(q)[1]):
-        cy, half = centre(q)[1], edge_lengths(q)[1] / 2
+    """Rows top to bottom (a page joins a row when it overlaps it vertically by half the
+    shorter height), then left to right within each row."""
+    boxes = [
+        (min(y for _, y in q), max(y for _, y in q), sum(x for x, _ in q) / 4, q) for q in quads
+    ]
+    boxes.sort(key=lambda b: (b[0] + b[1]) / 2)
+    rows: list[list[tuple]] = []
+    for box in boxes:
         for row in rows:
-            if abs(np.mean([centre(r)[1] for r in row]) - cy) < half:
-                row.append(q)
+            top, bottom = min(b[0] for b in row), max(b[1] for b in row)
+            overlap = min(bottom, box[1]) - max(top, box[0])
+            if overlap >= 0.5 * min(bottom - top, box[1] - box[0]):
+                row.append(box)
                 break
         else:
-            rows.append([q])
-    return [q for row in rows for q in sorted(row, key=lambda q: centre(q)[0])]
+            rows.append([box])
+    rows.sort(key=lambda r: sum((b[0] + b[1]) / 2 for b in r) / len(r))
+    return [b[3] for row in rows for b in sorted(row, key=lambda b: b[2])]
 
 
-def warp(rgb: np.ndarray, quad: list[Point]) -> np.ndarray:
-    """The quad as an upright rectangle of its own size."""
-    w, h = edge_lengths(quad)
-    w, h = max(1, round(w)), max(1, round(h))
-    dst = np.float32([(0, 0), (w, 0), (w, h), (0, h)])
-    m = cv2.getPerspectiveTransform(np.float32(quad), dst)
-    return cv2.warpPerspective(
-        rgb, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-    )
+# ---------------------------------------------------------------- flat images
 
 
-# ------------------------------------------------------------------ stitched
+FLAT_SHORT_SIDE = 600  # stitched images are profiled at this width
+SPLIT_ASPECT = 2.3  # below this a flat image is one page unless a seam is visible
+PAGE_ASPECT = 1.25  # a stacked portrait page is at least this tall for its width
+SIDE_ASPECT = 1.38  # pages side by side: typical height / width
+MIN_PIECE = 0.6  # a page is at least this long, as a fraction of the strip's width
+NO_BREAKS = "a tall image with no clear page breaks is kept as one page"
 
 
-def stitched_cuts(rgb: np.ndarray, *, vertical: bool, max_pages: int = 6) -> list[float]:
-    """Where to cut a strip of stacked pages (in work pixels), or [] for one page."""
-    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
+def _split_flat(image: Image.Image, rgb: np.ndarray, max_pages: int) -> PageSplit:
+    h, w = rgb.shape[:2]
+    vertical = h >= w
+    long_, short = max(h, w), min(h, w)
+    scale = min(1.0, FLAT_SHORT_SIDE / short, 6000 / long_)
+    gray = cv2.cvtColor(_resize(rgb, scale), cv2.COLOR_RGB2GRAY)
     if not vertical:
         gray = gray.T
-    length, width = gray.shape
-    # Portrait pages: stacked, each is ≥ 1.25× as tall as wide (so a long screenshot
-    # stays whole); side by side, each is about 1/1.38 as wide as tall.
-    ratio = length / width
-    n = math.floor(ratio / PAGE_ASPECT_MIN) if vertical else round(ratio * 1.38)
-    if not 2 <= n <= max_pages:
-        return []
-    mean, std = gray.mean(axis=1), gray.std(axis=1)
-    paper = float(np.median(mean))
-    # A white gap is a uniform row brighter than paper; a page edge a uniform dark line.
-    gap = (mean > paper + 4) & (std < 6)
-    edge = (mean < paper - 6) & (std < 12)
-    ink = (gray < 160).mean(axis=1)
-    step = length / n
-    window = max(2, int(0.06 * step))
-    cuts: list[float] = []
-    for k in range(1, n):
-        guess = int(k * step)
-        lo, hi = max(0, guess - window), min(length, guess + window)
-        marks = np.flatnonzero(gap[lo:hi] | edge[lo:hi])
-        if marks.size:
-            at = lo + int(marks[np.argmin(np.abs(marks + lo - guess))])
-        elif vertical and ink[max(0, guess - 2) : guess + 3].max(initial=0) <= 0.02:
-            at = guess  # same-size pages with no gap: the cut falls in the margins
-        else:
-            return []  # no visible break, or the cut would cross text
-        cuts.append(float(at))
-    bounds = [0, *map(int, cuts), length]
-    if any((ink[a:b] > 0.02).mean() < 0.05 for a, b in itertools.pairwise(bounds)):
-        return []  # a "page" without text: this is not a stack of pages
-    return cuts
-
-
-def cut_strip(image: Image.Image, cuts: list[float], *, vertical: bool) -> PageSplit:
-    w, h = image.size
-    bounds = [0.0, *cuts, float(h if vertical else w)]
+    cuts, warnings = _flat_cuts(gray, max_pages, vertical=vertical)
+    if not cuts:
+        return _whole(image, "single", warnings)
+    bounds = [0, *[round(c / scale) for c in cuts], long_]
     pages = []
     for a, b in itertools.pairwise(bounds):
         if vertical:
-            quad = [(0.0, a), (float(w), a), (float(w), b), (0.0, b)]
-            crop = image.crop((0, round(a), w, round(b)))
+            quad = [(0, a), (w, a), (w, b), (0, b)]
+            crop = rgb[a:b]
         else:
-            quad = [(a, 0.0), (b, 0.0), (b, float(h)), (a, float(h))]
-            crop = image.crop((round(a), 0, round(b), h))
-        pages.append(Page(quad, crop))
-    return PageSplit(pages, "stitched")
+            quad = [(a, 0), (b, 0), (b, h), (a, h)]
+            crop = rgb[:, a:b]
+        pages.append(Page([(float(x), float(y)) for x, y in quad], Image.fromarray(crop)))
+    return PageSplit(pages, "stitched", warnings)
+
+
+def _flat_cuts(gray: np.ndarray, max_pages: int, *, vertical: bool) -> tuple[list[int], list[str]]:
+    """Where to cut a flat image (rows run along its long side), and any warnings.
+
+    First, visible seams (a faint page edge, a gap whiter than the paper, a change of paper
+    tint), each leaving page-sized pieces. Then any piece long enough to hold several pages
+    is taken for pages of equal size: cuts where its aspect ratio puts the breaks, moved to
+    the nearest blank row, and only if no cut crosses text and no page comes out blank.
+    """
+    n, width = gray.shape
+    g = gray.astype(np.int16)
+    bg = np.percentile(g, 90, axis=1, keepdims=True)  # the paper: text never fills a row
+    blank = (np.abs(g - bg) > 45).mean(axis=1) < 0.004
+    seams = _seams(g, blank, n / width)
+    edges = [0, *_accept(seams, n, width, max_pages), n]
+    cuts: list[int] = []
+    warnings: list[str] = []
+    for a, b in itertools.pairwise(edges):
+        inner, warning = _equal_cuts(blank[a:b], width, vertical=vertical)
+        cuts += [a + c for c in inner]
+        warnings += warning
+        if b < n:
+            cuts.append(b)
+    if len(cuts) + 1 > max_pages:
+        return [], [f"more than {max_pages} pages in one image: kept as one page"]
+    return cuts, warnings
+
+
+def _equal_cuts(blank: np.ndarray, width: int, *, vertical: bool) -> tuple[list[int], list[str]]:
+    n = len(blank)
+    aspect = n / width
+    if aspect < SPLIT_ASPECT:
+        return [], []
+    pages = math.floor(aspect / PAGE_ASPECT) if vertical else round(aspect * SIDE_ASPECT)
+    if pages < 2:
+        return [], []
+    step = n / pages
+    window = int(0.06 * step)
+    blank_idx = np.flatnonzero(blank)
+    cuts = []
+    for k in range(1, pages):
+        guess = round(k * step)
+        near = blank_idx[np.abs(blank_idx - guess) <= window]
+        if near.size == 0:
+            return [], [NO_BREAKS]
+        cuts.append(int(near[np.argmin(np.abs(near - guess))]))
+    edges = [0, *cuts, n]
+    if any(blank[a:b].all() for a, b in itertools.pairwise(edges)):
+        return [], []  # a "page" with nothing on it: this is not a stack of pages
+    return cuts, []
+
+
+def _seams(g: np.ndarray, blank: np.ndarray, aspect: float) -> list[tuple[float, int]]:
+    """Visible seams between pages, as (strength, row): inside runs of blank rows, a thin
+    uniform line off the paper's shade, or a step in the paper's shade."""
+    n = len(blank)
+    rowmean = g.mean(axis=1)
+    # a line or a gap spans the whole width: nearly every pixel of the row is off the paper
+    runs = []
+    i = 0
+    while i < n:
+        if not blank[i]:
+            i += 1
+            continue
+        j = i
+        while j < n and blank[j]:
+            j += 1
+        if i > 0 and j < n and j - i >= 3:  # the margins at the ends are not seams
+            runs.append((i, j))
+        i = j
+    lines: list[tuple[float, int]] = []
+    steps: list[tuple[float, int]] = []
+    for a, b in runs:
+        rows = rowmean[a:b]
+        paper = float(np.median(rows))
+        off = np.abs(rows - paper) >= 6
+        off[:2] = off[-2:] = False  # the run's ends: the faint tops and tails of letters
+        if off.any() and off.mean() < 0.6:
+            # one page's bottom edge and the next one's top edge: one or two thin lines, close
+            idx = np.flatnonzero(off)
+            groups = 1 + int((np.diff(idx) > 1).sum())
+            if groups <= 2 and idx[-1] - idx[0] <= 0.15 * g.shape[1]:
+                strength = float(np.max(np.abs(rows[idx] - paper)))
+                lines.append((strength, a + int(idx[0] + idx[-1]) // 2))
+            continue
+        m = len(rows)
+        if m < 10:
+            continue
+        cs = np.cumsum(rows)
+        k = np.arange(1, m)
+        step = np.abs(cs[:-1] / k - (cs[-1] - cs[:-1]) / (m - k))
+        step[: m // 5] = 0
+        step[-(m // 5) :] = 0
+        best = int(np.argmax(step))
+        # a clean step: each side of it is one even shade
+        spread = max(rows[: best + 1].std(), rows[best + 1 :].std())
+        if step[best] >= 5 and spread < step[best] / 3:
+            steps.append((float(step[best]), a + best + 1))
+    if len(lines) > 2 * max(2, round(aspect / PAGE_ASPECT)):
+        lines = []  # ruled paper, not page edges
+    return lines + steps
+
+
+def _accept(seams: list[tuple[float, int]], n: int, width: int, max_pages: int) -> list[int]:
+    """The strongest seams, as long as every piece stays page-sized."""
+    cuts: list[int] = []
+    for _, pos in sorted(seams, reverse=True):
+        if len(cuts) >= max_pages - 1:
+            break
+        trial = sorted([*cuts, pos])
+        edges = [0, *trial, n]
+        if min(b - a for a, b in itertools.pairwise(edges)) >= MIN_PIECE * width:
+            cuts = trial
+    return cuts

@@ -15,7 +15,7 @@ left to right within a row). Kinds:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -32,6 +32,7 @@ class PageSample:
     quads: list[Quad]
     kind: str
     seed: int
+    texts: list[str] = field(default_factory=list)  # each page's text, in reading order
 
 
 # ---------------------------------------------------------------- page content
@@ -44,7 +45,8 @@ def paper_color(rng: np.random.Generator) -> tuple[int, int, int]:
 
 
 def render_page(rng: np.random.Generator, width: int, height: int, **kw) -> Image.Image:
-    """A page of real text in Chinese or English, with realistic margins; sometimes ruled."""
+    """A page of real text in Chinese or English, with realistic margins; sometimes ruled.
+    Its text (heading first, then the lines) is in `page.info["text"]`."""
     bg = kw.get("background") or paper_color(rng)
     zh = rng.random() < 0.5
     font_name = str(rng.choice(ZH_FONTS if zh else EN_FONTS))
@@ -56,11 +58,15 @@ def render_page(rng: np.random.Generator, width: int, height: int, **kw) -> Imag
     step = int(size * (1 + line_gap))
     n_lines = max(1, (height - 2 * margin) // step)
     fill = rng.uniform(0.45, 1.0)
+    f = font(font_name, size)
     lines: list[str] = []
     for i in range(n_lines):
         if i / n_lines > fill:
             break
-        lines.append("" if rng.random() < 0.1 else str(rng.choice(sentences)))
+        line = "" if rng.random() < 0.1 else str(rng.choice(sentences))
+        while line and f.getlength(line) > width - 2 * margin:  # text stays inside the margins
+            line = line[:-1]
+        lines.append(line)
     page = Image.new("RGB", (width, height), bg)
     draw = ImageDraw.Draw(page)
     if rng.random() < 0.3:  # ruled notebook paper with a red margin line
@@ -81,9 +87,16 @@ def render_page(rng: np.random.Generator, width: int, height: int, **kw) -> Imag
         )
         mask = Image.eval(text.convert("L"), lambda v: 255 if v < 200 else 0)
         page.paste(Image.new("RGB", text.size, ink), (0, 0), mask)
+    title = ""
     if rng.random() < 0.4:  # a heading in a bigger font
         title = str(rng.choice(sentences))[:12]
-        draw.text((margin, margin // 3), title, fill=ink, font=font(font_name, int(size * 1.3)))
+        draw.text(
+            (margin, max(0, margin - int(size * 1.8))),
+            title,
+            fill=ink,
+            font=font(font_name, int(size * 1.3)),
+        )
+    page.info["text"] = "\n".join(line for line in [title, *lines] if line)
     return page
 
 
@@ -215,9 +228,17 @@ def _grid(n: int, width: int, height: int, item_aspect: float) -> tuple[int, int
 
 
 def photo(
-    seed: int, *, n_pages: int | None = None, long_side: int = 4000, notebook: bool = False
+    seed: int,
+    *,
+    n_pages: int | None = None,
+    long_side: int = 4000,
+    notebook: bool = False,
+    rotation: float | None = None,
+    keystone: float | None = None,
 ) -> PageSample:
-    """Pages (or an open notebook) on a desk, photographed with a phone."""
+    """Pages (or an open notebook) on a desk, photographed with a phone. `rotation` (degrees,
+    every page) and `keystone` (the far edge narrowed by this fraction of the width on each
+    side: the phone tilted back) replace the random ones for edge-case tests."""
     rng = np.random.default_rng(seed)
     n = 2 if notebook else n_pages or int(rng.integers(1, 5))
     items = 1 if notebook else n
@@ -234,13 +255,18 @@ def photo(
     cell_w = (width - 2 * margin) / cols
     cell_h = (height - 2 * margin) / rows
     canvas = desk(rng, width, height)
-    tilt = _tilt(rng, width, height, 0.08)
+    tilt = _tilt(rng, width, height, 0.12)
+    if keystone is not None:
+        src = np.float32([[0, 0], [width, 0], [width, height], [0, height]])
+        dst = src + np.float32([[keystone * width, 0], [-keystone * width, 0], [0, 0], [0, 0]])
+        tilt = cv2.getPerspectiveTransform(src, dst).astype(np.float64)
     placements = []
     for i in range(items):
         r, c = divmod(i, cols)
         in_row = min(cols, items - r * cols)
         x_off = margin + (cols - in_row) * cell_w / 2
-        theta = math.radians(rng.uniform(-15, 15))
+        drawn = rng.uniform(-15, 15)  # drawn even when overridden: seeds keep their photos
+        theta = math.radians(drawn if rotation is None else rotation)
         fill = rng.uniform(0.7, 0.98) if items > 1 else rng.uniform(0.55, 0.95)
         cos, sin = abs(math.cos(theta)), abs(math.sin(theta))
         avail_w, avail_h = cell_w - 2 * pad, cell_h - 2 * pad
@@ -253,22 +279,22 @@ def photo(
     shadow_small = np.zeros((height // 8, width // 8), np.float32)
     offset = rng.uniform(-0.012, 0.012, 2) * long_side
     sheets = []
+    texts: list[str] = []
     for cx, cy, w, h, theta in placements:
         px = int(min(1400, max(300, w)))
         py = round(px * h / w)
         if notebook:
             half = px // 2
-            sheet = np.hstack(
-                [
-                    np.asarray(render_page(rng, half, py)),
-                    np.asarray(render_page(rng, px - half, py)),
-                ]
-            ).astype(np.float32)
+            left, right = render_page(rng, half, py), render_page(rng, px - half, py)
+            texts += [left.info["text"], right.info["text"]]
+            sheet = np.hstack([np.asarray(left), np.asarray(right)]).astype(np.float32)
             x = np.arange(px, dtype=np.float32)
             gutter = 1 - rng.uniform(0.15, 0.4) * np.exp(-(((x - half) / (0.03 * px)) ** 2))
             sheet *= gutter[None, :, None]
         else:
-            sheet = np.asarray(render_page(rng, px, py)).astype(np.float32)
+            page = render_page(rng, px, py)
+            texts.append(page.info["text"])
+            sheet = np.asarray(page).astype(np.float32)
         s = w / px
         rot = np.array(
             [
@@ -296,7 +322,8 @@ def photo(
             pts = _apply(hom, np.float64([[a, 0], [b, 0], [b, py], [a, py]]))
             quads.append([(float(x), float(y)) for x, y in pts])
     canvas *= lighting(rng, width, height)
-    return PageSample(camera(rng, canvas), quads, "notebook" if notebook else "photo", seed)
+    kind = "notebook" if notebook else "photo"
+    return PageSample(camera(rng, canvas), quads, kind, seed, texts)
 
 
 def empty(seed: int, *, long_side: int = 4000) -> PageSample:
@@ -334,7 +361,8 @@ def stitched(seed: int, *, n_pages: int | None = None, vertical: bool | None = N
         img.paste(page, (x, y))
         quads.append([(x, y), (x + pw, y), (x + pw, y + ph), (x, y + ph)])
     arr = np.asarray(img).astype(np.float32)
-    return PageSample(camera(rng, arr, jpeg=True), quads, "stitched", seed)
+    texts = [p.info["text"] for p in pages]
+    return PageSample(camera(rng, arr, jpeg=True), quads, "stitched", seed, texts)
 
 
 def scan(seed: int) -> PageSample:
@@ -350,7 +378,7 @@ def scan(seed: int) -> PageSample:
         ImageDraw.Draw(img).rectangle([0, 0, w, int(w * 0.12)], fill=bar)
     arr = np.asarray(img).astype(np.float32)
     noisy = camera(rng, arr, jpeg=True) if rng.random() < 0.5 else img
-    return PageSample(noisy, [_full(*img.size)], "scan", seed)
+    return PageSample(noisy, [_full(*img.size)], "scan", seed, [img.info["text"]])
 
 
 def _full(width: int, height: int) -> Quad:
