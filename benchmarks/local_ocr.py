@@ -28,6 +28,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from PIL import Image
+from rapidfuzz.distance import Levenshtein
 
 from tests.imagegen import distort
 from tests.imagegen.captchas import Captcha
@@ -142,19 +143,6 @@ def make_captchas(seed: int, count: int) -> list[Captcha]:
 # ------------------------------------------------------------------- metrics
 
 
-def edit_distance(a: str, b: str) -> int:
-    """Levenshtein distance, two rows at a time."""
-    if len(a) < len(b):
-        a, b = b, a
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
-
-
 def normalise(text: str, lang: str) -> str:
     """Compare characters, not layout: Chinese without whitespace, English with single spaces."""
     return "".join(text.split()) if lang == "zh" else " ".join(text.split())
@@ -214,7 +202,7 @@ def _evaluate(pages, captchas, page_text, captcha) -> dict:  # type: ignore[no-u
         text = page_text(img, page.lang)
         page_s += time.perf_counter() - start
         ref, hyp = normalise(page.reference, page.lang), normalise(text, page.lang)
-        dist = edit_distance(ref, hyp)
+        dist = Levenshtein.distance(ref, hyp)
         for key in (page.lang, f"{page.lang}/{page.recipe}", f"{page.lang}/{page.font_name}"):
             errors[key] += dist
             lengths[key] += len(ref)

@@ -54,13 +54,19 @@ TEXT = {
 }
 
 
-async def split_source(ctx: Context, image: ImageInput) -> tuple[list[Image.Image], list[str]]:
-    """One input image → its pages, flat and upright, in reading order."""
+def _pages_for_ocr(img: Image.Image) -> tuple[list[Image.Image], list[str]]:
+    from ..enhance import enhance_for_ocr
     from ..pages import split_pages
 
+    split = split_pages(img)
+    return [enhance_for_ocr(p.image) for p in split.pages], list(split.warnings)
+
+
+async def split_source(ctx: Context, image: ImageInput) -> tuple[list[Image.Image], list[str]]:
+    """One input image → its pages, flat, upright and in reading order, with the clean-up
+    steps that were measured to help OCR (see `pipeline.enhance`)."""
     img = await ctx.decode(image)
-    split = await asyncio.to_thread(split_pages, img)
-    return [p.image for p in split.pages], list(split.warnings)
+    return await asyncio.to_thread(_pages_for_ocr, img)
 
 
 def can_polish(ctx: Context) -> bool:
