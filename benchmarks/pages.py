@@ -187,7 +187,7 @@ def main() -> None:
         "--first-seed", type=int, default=0, help="another range: images the splitter never saw"
     )
     parser.add_argument("--long-side", type=int, default=4000, help="4000 px: 12 megapixels")
-    parser.add_argument("--ocr-pages", type=int, default=16)
+    parser.add_argument("--ocr-pages", type=int, default=48)
     parser.add_argument(
         "--ocr-long-side", type=int, default=2000, help="smaller photos: smaller, harder text"
     )

@@ -84,9 +84,12 @@ def _split(image: Image.Image, rgb: np.ndarray, max_pages: int) -> PageSplit:
         return _whole(image, "single", [])
     scale = min(1.0, DETECT_LONG_SIDE / max(h, w))
     small = _resize(rgb, scale)
-    if _paper_border(small):
+    border = _border(small)
+    if border == "paper":
         return _split_flat(image, rgb, max_pages)
     quads, sure = _detect_photo(small, max_pages)
+    if border == "flat" and not (quads and sure and _only_desk_outside(small, quads)):
+        return _split_flat(image, rgb, max_pages)  # a dark-mode screen, not a dark desk
     if not quads or not sure:
         return _whole(image, "photo", [UNSURE])
     sy, sx = small.shape[0] / h, small.shape[1] / w
@@ -109,23 +112,35 @@ def _resize(rgb: np.ndarray, scale: float) -> np.ndarray:
     return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
 
 
-def _paper_border(small: np.ndarray) -> bool:
-    """True for a scan, screenshot or stitched image: every side of the border is light paper
-    or one flat colour (a title bar, a dark-mode screen), where a photo's desk has texture,
-    grain or a light gradient."""
+def _border(small: np.ndarray) -> Literal["paper", "flat", "desk"]:
+    """What frames the image. "paper": every side is light paper or one flat colour (a scan,
+    a screenshot with a title bar, a stitched strip). "flat": every side is one flat dark
+    colour, as on a dark-mode screen but also on a dark, evenly lit desk. "desk": texture,
+    grain or a light gradient somewhere, as only a photo has."""
     gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
     sat = cv2.cvtColor(small, cv2.COLOR_RGB2HSV)[..., 1]
     smooth = cv2.GaussianBlur(small, (0, 0), 2.0).astype(np.float32)
     h, w = gray.shape
     t = max(1, min(h, w) // 50)
     strips = [np.s_[:t], np.s_[-t:], np.s_[:, :t], np.s_[:, -t:]]
+    light = 0
     for strip in strips:
-        light = (gray[strip] > 170) & (sat[strip] < 60)
-        if light.mean() >= 0.8:
-            continue
-        if smooth[strip].reshape(-1, 3).std(axis=0).max() > 4:
-            return False
-    return True
+        if ((gray[strip] > 170) & (sat[strip] < 60)).mean() >= 0.8:
+            light += 1
+        elif smooth[strip].reshape(-1, 3).std(axis=0).max() > 4:
+            return "desk"
+    return "paper" if light else "flat"
+
+
+def _only_desk_outside(small: np.ndarray, quads: list[np.ndarray]) -> bool:
+    """Nothing is written outside the pages, in dark or light strokes: pages on a dark desk,
+    where light text on a dark screen would be lost by cropping."""
+    gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+    outside = np.full(gray.shape, 255, np.uint8)
+    for q in quads:
+        k = max(3, (max(gray.shape) // 100) | 1)  # the pages' own edges are not writing
+        outside &= ~cv2.dilate(_fill(q, gray.shape), np.ones((k, k), np.uint8))
+    return not (_has_ink(gray, outside) or _has_ink(255 - gray, outside))
 
 
 # ---------------------------------------------------------------- photos
@@ -179,10 +194,12 @@ def _detect_photo(small: np.ndarray, max_pages: int) -> tuple[list[np.ndarray], 
     score = _paper_score(small)
     mask = _otsu(score)
     quads, sure = _find_quads(small, mask, max_pages)
-    if not sure or not quads:
-        quads2, sure2 = _find_quads(small, _otsu(_flatten_desk(score, mask)), max_pages)
-        if sure2 and quads2:
-            quads, sure = quads2, True
+    # again against the desk's own light: needed when the first pass was unsure, and better
+    # when a page in the dim part of the desk lost a corner to the global threshold
+    flat, flat_sure = _find_quads(small, _otsu(_flatten_desk(score, mask)), max_pages)
+    bigger = len(flat) == len(quads) and _area(flat) > 1.02 * _area(quads)
+    if flat and flat_sure and (not (quads and sure) or bigger):
+        quads, sure = flat, True
     quads = [q for p in quads for q in _split_gutter(small, p)]
     return quads, sure
 
@@ -218,6 +235,10 @@ def _find_quads(small: np.ndarray, mask: np.ndarray, max_pages: int):
     if len(quads) > max_pages:
         sure = False
     return quads, sure
+
+
+def _area(quads: list[np.ndarray]) -> float:
+    return sum(cv2.contourArea(q.astype(np.float32)) for q in quads)
 
 
 def _fill(quad: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -483,6 +504,7 @@ SPLIT_ASPECT = 2.3  # below this a flat image is one page unless a seam is visib
 PAGE_ASPECT = 1.25  # a stacked portrait page is at least this tall for its width
 SIDE_ASPECT = 1.38  # pages side by side: typical height / width
 MIN_PIECE = 0.6  # a page is at least this long, as a fraction of the strip's width
+SEAM_CONTRAST = 3  # grey levels: a page edge or a gap, against rows of paper
 NO_BREAKS = "a tall image with no clear page breaks is kept as one page"
 
 
@@ -562,54 +584,76 @@ def _equal_cuts(blank: np.ndarray, width: int, *, vertical: bool) -> tuple[list[
 
 
 def _seams(g: np.ndarray, blank: np.ndarray, aspect: float) -> list[tuple[float, int]]:
-    """Visible seams between pages, as (strength, row): inside runs of blank rows, a thin
-    uniform line off the paper's shade, or a step in the paper's shade."""
+    """Visible seams between pages, as (strength, row), inside runs of blank rows: a thin line
+    off the paper's shade or a step in it (a faint page edge, a change of paper tint), or a
+    gap of another shade between two of those (white between two pages)."""
     n = len(blank)
     rowmean = g.mean(axis=1)
-    # a line or a gap spans the whole width: nearly every pixel of the row is off the paper
-    runs = []
-    i = 0
-    while i < n:
-        if not blank[i]:
-            i += 1
-            continue
-        j = i
-        while j < n and blank[j]:
-            j += 1
-        if i > 0 and j < n and j - i >= 3:  # the margins at the ends are not seams
-            runs.append((i, j))
-        i = j
     lines: list[tuple[float, int]] = []
     steps: list[tuple[float, int]] = []
-    for a, b in runs:
+    for a, b in _runs(blank):
+        if a == 0 or b == n or b - a < 5:  # the margins at the ends are not seams
+            continue
         rows = rowmean[a:b]
-        paper = float(np.median(rows))
-        off = np.abs(rows - paper) >= 6
-        off[:2] = off[-2:] = False  # the run's ends: the faint tops and tails of letters
-        if off.any() and off.mean() < 0.6:
-            # one page's bottom edge and the next one's top edge: one or two thin lines, close
-            idx = np.flatnonzero(off)
-            groups = 1 + int((np.diff(idx) > 1).sum())
-            if groups <= 2 and idx[-1] - idx[0] <= 0.15 * g.shape[1]:
-                strength = float(np.max(np.abs(rows[idx] - paper)))
-                lines.append((strength, a + int(idx[0] + idx[-1]) // 2))
+        # a running median keeps steps and removes lines up to 5 rows thick (a ruled line,
+        # blurred): lines stand out from it, steps are in it
+        med = np.median(np.lib.stride_tricks.sliding_window_view(np.pad(rows, 5, "edge"), 11), 1)
+        line = np.abs(rows - med)
+        step = np.zeros_like(rows)
+        step[2:-2] = np.abs(med[4:] - med[:-4])
+        line[:2] = line[-2:] = 0  # the run's ends: the faint tops and tails of letters
+        step[:3] = step[-3:] = 0
+        marks = np.flatnonzero((line >= SEAM_CONTRAST) | (step >= SEAM_CONTRAST))
+        if marks.size == 0:
             continue
-        m = len(rows)
-        if m < 10:
-            continue
-        cs = np.cumsum(rows)
-        k = np.arange(1, m)
-        step = np.abs(cs[:-1] / k - (cs[-1] - cs[:-1]) / (m - k))
-        step[: m // 5] = 0
-        step[-(m // 5) :] = 0
-        best = int(np.argmax(step))
-        # a clean step: each side of it is one even shade
-        spread = max(rows[: best + 1].std(), rows[best + 1 :].std())
-        if step[best] >= 5 and spread < step[best] / 3:
-            steps.append((float(step[best]), a + best + 1))
+        clusters = np.split(marks, np.flatnonzero(np.diff(marks) > 2) + 1)
+        found_lines, found_steps = _marks_to_seams(rows, clusters, line, step)
+        lines += [(strength, a + pos) for strength, pos in found_lines]
+        steps += [(strength, a + pos) for strength, pos in found_steps]
     if len(lines) > 2 * max(2, round(aspect / PAGE_ASPECT)):
         lines = []  # ruled paper, not page edges
     return lines + steps
+
+
+def _marks_to_seams(
+    rows: np.ndarray, clusters: list[np.ndarray], line: np.ndarray, step: np.ndarray
+) -> tuple[list[tuple[float, int]], list[tuple[float, int]]]:
+    """Which marks in a blank run are seams, as (lines, steps). The paper between marks
+    decides: a stretch lighter (or darker) than the paper on both sides is a gap between two
+    pages, cut in its middle; a mark with a different shade on each side is a step of paper
+    tint; a mark with the same paper on both sides is a line (a page edge, or a ruled line).
+    """
+    bounds = [-1, *[int(c[0]) for c in clusters], len(rows)]
+    ends = [-1, *[int(c[-1]) for c in clusters]]
+    shades = []
+    for k in range(len(clusters) + 1):
+        seg = rows[ends[k] + 2 : bounds[k + 1] - 1]  # without the marks' blurred shoulders
+        shades.append(float(np.median(seg)) if seg.size >= 3 else None)
+    gaps: list[tuple[float, int]] = []
+    for k in range(1, len(clusters)):
+        prev, here, after = shades[k - 1], shades[k], shades[k + 1]
+        if prev is None or here is None or after is None:
+            continue
+        if (here > prev) == (here > after) and min(abs(here - prev), abs(here - after)) >= 2:
+            contrast = min(abs(here - prev), abs(here - after))
+            gaps.append((contrast, (ends[k] + 1 + bounds[k + 1]) // 2))
+    if gaps:
+        return [], [max(gaps)]
+    lines, steps = [], []
+    for k, c in enumerate(clusters):
+        pos = int(c[0] + c[-1]) // 2
+        before, after = shades[k], shades[k + 1]
+        if before is not None and after is not None and abs(before - after) >= SEAM_CONTRAST:
+            steps.append((abs(before - after), pos))
+        else:
+            lines.append((float(max(line[c].max(), step[c].max())), pos))
+    return lines, steps
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) of each run of True."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
 
 
 def _accept(seams: list[tuple[float, int]], n: int, width: int, max_pages: int) -> list[int]:

@@ -84,8 +84,13 @@ def test_open_notebook_is_two_pages(seed: int) -> None:
     assert matched_in_order(sample, split.pages)
 
 
-@pytest.mark.parametrize(("seed", "vertical"), [(3, True), (8, True), (21, True), (5, False)])
-def test_stitched_images(seed: int, vertical: bool) -> None:
+@pytest.mark.parametrize(
+    ("seed", "vertical"),
+    [(3, True), (8, True), (21, True), (5, False), (7094, None), (7106, None)],
+)
+def test_stitched_images(seed: int, vertical: bool | None) -> None:
+    """7094 and 7106: pages side by side with white gaps and faint edges, a ruled page's
+    margin line close to the gap, and one page greyer than the others."""
     sample = gen.stitched(seed, vertical=vertical)
     split = split_pages(sample.image)
     assert split.kind == "stitched" and len(split.pages) == len(sample.quads)
@@ -117,6 +122,21 @@ def test_a_dark_mode_screenshot_stays_whole_without_a_warning() -> None:
     split = split_pages(shot)
     assert len(split.pages) == 1 and split.kind == "single" and not split.warnings
     assert split.pages[0].image.size == shot.size
+
+
+def test_pages_on_a_flat_dark_desk_are_not_taken_for_a_dark_screen() -> None:
+    sample = gen.photo(7015, long_side=1600)  # three sheets on an evenly lit slate-grey desk
+    split = split_pages(sample.image)
+    assert split.kind == "photo" and len(split.pages) == 3
+    assert min(best_ious(sample, split.pages)) >= 0.9
+
+
+def test_a_light_card_on_a_dark_screen_is_not_cropped_out_of_it() -> None:
+    lines = [EN_SENTENCES[i % len(EN_SENTENCES)] for i in range(30)]
+    shot = render_lines(lines, size=28, width=1080, background=(28, 28, 30), color=(230, 230, 230))
+    shot.paste(render_lines(lines[:6], size=28, width=900, background=(245, 245, 245)), (90, 700))
+    split = split_pages(shot)
+    assert len(split.pages) == 1 and split.pages[0].image.size == shot.size
 
 
 def test_reading_order_is_rows_then_columns() -> None:
