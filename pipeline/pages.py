@@ -303,7 +303,8 @@ def _has_ink(gray: np.ndarray, mask: np.ndarray) -> bool:
 
 
 def _quads_in_region(contour: np.ndarray, region: np.ndarray, min_area: float):
-    """One quad for a page-shaped region; pages that touch are separated by eroding."""
+    """One quad for a page-shaped region; pages that touch are separated by eroding, and a
+    ragged region is fitted by its hull."""
     quad = _fit_quad(contour)
     if quad is not None and _plausible(quad, contour, min_area):
         return [quad]
@@ -327,13 +328,21 @@ def _quads_in_region(contour: np.ndarray, region: np.ndarray, min_area: float):
             out.append(q)
         else:
             return out
+    # a page whose dim corner broke up into specks (shadow, vignetting): fit its convex hull
+    hull = np.zeros_like(region)
+    cv2.fillConvexPoly(hull, cv2.convexHull(contour), 255)
+    outline = max(cv2.findContours(hull, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)[0], key=len)
+    quad = _fit_quad(outline, boxed=True)
+    if quad is not None and _plausible(quad, contour, min_area):
+        return [quad]
     return None
 
 
-def _fit_quad(contour: np.ndarray) -> np.ndarray | None:
-    """Four corners fitted to a region's outline: rough corners from its hull, then each side
-    refined by a robust line fit to the outline points along it (rounded or blurred corners
-    and shadows do not pull the corners in)."""
+def _fit_quad(contour: np.ndarray, *, boxed: bool = False) -> np.ndarray | None:
+    """Four corners fitted to a region's outline: rough corners from its hull (or from its
+    rotated bounding box when `boxed`, for a ragged outline), then each side refined by a
+    robust line fit to the outline points along it (rounded or blurred corners and shadows
+    do not pull the corners in)."""
     hull = cv2.convexHull(contour)
     peri = cv2.arcLength(hull, True)
     approx = None
@@ -342,7 +351,7 @@ def _fit_quad(contour: np.ndarray) -> np.ndarray | None:
         if len(a) <= 4:
             approx = a
             break
-    if approx is None or len(approx) != 4:
+    if boxed or approx is None or len(approx) != 4:
         approx = cv2.boxPoints(cv2.minAreaRect(contour))
     rough = _clockwise(approx.reshape(-1, 2).astype(np.float64))
     pts = contour.reshape(-1, 2).astype(np.float64)

@@ -60,6 +60,15 @@ def test_steep_rotation_with_strong_perspective(seed: int, n: int, degrees: floa
     assert corners_match(sample, split.pages)
 
 
+def test_a_page_in_the_dim_corner_of_the_desk_is_found_whole() -> None:
+    """Four sheets under a lamp: the far sheet's corner fades into the desk's shadow and
+    breaks up into specks, where a fit to its outline cuts the corner off."""
+    sample = gen.sample(32, long_side=1600)
+    split = split_pages(sample.image)
+    assert len(split.pages) == 4 and not split.warnings
+    assert min(best_ious(sample, split.pages)) >= 0.9
+
+
 def test_crops_are_upright_with_the_pages_aspect() -> None:
     sample = gen.photo(102, n_pages=2, long_side=1600)
     for true, page in zip(sample.quads, split_pages(sample.image).pages, strict=True):
