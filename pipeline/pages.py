@@ -200,8 +200,41 @@ def _detect_photo(small: np.ndarray, max_pages: int) -> tuple[list[np.ndarray], 
     bigger = len(flat) == len(quads) and _area(flat) > 1.02 * _area(quads)
     if flat and flat_sure and (not (quads and sure) or bigger):
         quads, sure = flat, True
+    if not (quads and sure):
+        outlined = _outlined_pages(small, max_pages)
+        if outlined:
+            quads, sure = outlined, True
     quads = [q for p in quads for q in _split_gutter(small, p)]
     return quads, sure
+
+
+def _outlined_pages(small: np.ndarray, max_pages: int) -> list[np.ndarray]:
+    """Pages found by their outlines alone, for cream paper on a pale grey desk, which
+    brightness and colour cannot tell apart: every area enclosed by edges (and clear of the
+    photo's border) that is page-shaped and paper-like is a page. Only when nothing is
+    written anywhere else."""
+    gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+    hsv = cv2.cvtColor(small, cv2.COLOR_RGB2HSV)
+    h, w = gray.shape
+    min_area = MIN_PAGE_AREA * h * w
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(
+        cv2.bitwise_not(_edges(gray)), connectivity=4
+    )
+    pages = []
+    rest = np.full((h, w), 255, np.uint8)
+    for i in range(1, count):
+        x, y, bw, bh, area = stats[i]
+        if area < min_area or x == 0 or y == 0 or x + bw >= w or y + bh >= h:
+            continue
+        piece = cv2.dilate((labels == i).astype(np.uint8) * 255, np.ones((3, 3), np.uint8))
+        c = max(cv2.findContours(piece, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)[0], key=len)
+        q = _fit_quad(c)
+        if q is not None and _plausible(q, c, min_area) and _looks_like_paper(hsv, q):
+            pages.append(q)
+            rest &= ~_fill(q, (h, w))
+    if len(pages) > max_pages or _has_ink(gray, rest):
+        return []
+    return pages
 
 
 def _find_quads(small: np.ndarray, mask: np.ndarray, max_pages: int):

@@ -69,6 +69,14 @@ def test_a_page_in_the_dim_corner_of_the_desk_is_found_whole() -> None:
     assert min(best_ious(sample, split.pages)) >= 0.9
 
 
+def test_cream_pages_on_a_pale_grey_desk_are_found_by_their_outlines() -> None:
+    sample = gen.sample(131, long_side=1600)  # paper no brighter than the desk, only yellower
+    split = split_pages(sample.image)
+    assert len(split.pages) == 2 and not split.warnings
+    assert min(best_ious(sample, split.pages)) >= 0.9
+    assert matched_in_order(sample, split.pages)
+
+
 def test_crops_are_upright_with_the_pages_aspect() -> None:
     sample = gen.photo(102, n_pages=2, long_side=1600)
     for true, page in zip(sample.quads, split_pages(sample.image).pages, strict=True):
