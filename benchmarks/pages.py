@@ -182,7 +182,7 @@ def measure_enhancement(long_side: int, max_pages: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="20 images, 4 OCR pages")
-    parser.add_argument("--photos", type=int, default=100)
+    parser.add_argument("--photos", type=int, default=100, help="0: only the OCR measurement")
     parser.add_argument(
         "--first-seed", type=int, default=0, help="another range: images the splitter never saw"
     )
@@ -195,7 +195,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.photos, args.ocr_pages = 20, 4
-    measure(args.photos, args.long_side, args.first_seed)
+    if args.photos:
+        measure(args.photos, args.long_side, args.first_seed)
     if not args.no_ocr:
         measure_enhancement(args.ocr_long_side, args.ocr_pages)
 

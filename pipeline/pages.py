@@ -3,17 +3,21 @@
 Three kinds of input, told apart by the image's border:
 
 - photo: pages on a background (a desk). Paper is found on a downscaled copy as bright,
-  low-saturation regions (Otsu on a brightness-minus-saturation score; if that leaves a region
-  that is no page, again minus a smooth fit of the desk's brightness). Pages that
-  touch are separated by erosion or cut along strong edges; each page gets a quadrilateral
-  fitted line by line to its outline, an open notebook's spread is cut at its shaded gutter,
-  and every page is warped from the full-resolution original to an upright rectangle.
+  low-saturation regions: Otsu on a brightness-minus-saturation score, then again minus a
+  smooth fit of the desk's own light (kept when the first pass was unsure or this one finds
+  more paper), and, when paper and desk are equally bright, as the areas its edges enclose.
+  Pages that touch are separated by erosion or cut along strong edges; each page gets a
+  quadrilateral fitted line by line to its outline (or its hull, when a dim corner broke up),
+  an open notebook's spread is cut at its shaded gutter, and every page is warped from the
+  full-resolution original to an upright rectangle.
 - stitched: pages stacked in one tall (or wide) image with a paper-coloured border. It is cut
   at visible seams (a faint page edge, a gap whiter than the paper, a change of paper tint);
   a strip long enough for several pages with none is taken for equal pages, cut where its
   aspect ratio puts the breaks, moved to the nearest blank row, never across text. A blank
   line inside a page is never a cut by itself.
 - single: a plain scan or screenshot (light or flat-coloured border): one page, uncropped.
+  A border of one flat dark colour all round is a dark-mode screen unless pages are found
+  on it with nothing written around them (then it is an evenly lit dark desk).
 
 Reading order: rows of pages top to bottom, and left to right within a row. Two pages share
 a row when their vertical extents overlap by at least half of the shorter one.
