@@ -59,10 +59,11 @@ STEPS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "sharpen": sharpen,
     "binarize": binarize,
 }
-# Measured with RapidOCR on 16 page crops from 2000-px desk photos (CER, none = 3.16%):
-# flatten +0.70 pp, clahe +0.19 pp, sharpen -0.67 pp, binarize +9.09 pp, flatten+clahe +0.72 pp.
-# Sharpening's gain did not hold on 32 fresh crops (1.38% without, 1.45% with), and on crops
-# from 12-megapixel photos every step but binarize is within one character. Nothing is kept.
+# Measured with RapidOCR (`python -m benchmarks.pages --photos 0`) on 48 page crops from
+# 2000-px desk photos, small text (CER, none = 15.86%): flatten +1.05 pp, clahe +2.01 pp,
+# sharpen -0.60 pp, binarize +16.40 pp, flatten+clahe +2.50 pp. Sharpening's gain did not
+# hold on 40 other crops (2000 px: 2.52% -> 2.60% on small crops, 0.14% -> 0.10% on larger
+# ones; 4000 px: 0% either way). Nothing is kept.
 KEPT: tuple[str, ...] = ()
 
 
