@@ -542,12 +542,18 @@ def _row_text(row: _Row) -> str:
     return text
 
 
+# "1." "2)" "3、" "(4)" "（5）" "一、" "•" "- ": a line that starts a list item
+LIST_ITEM = re.compile(
+    r"^\s*(?:\d{1,3}[.)、．](?!\d)|[(（]\d{1,3}[)）]|[一二三四五六七八九十]{1,3}[、．.]|[•·▪◦●○]|[-–*]\s)"
+)
+
+
 def _paragraph_text(rows: list[_Row]) -> str:
     text = ""
     for k, row in enumerate(rows):
         piece = _row_text(row)
-        if k and (row.table or rows[k - 1].table):
-            text += "\n" + piece  # table rows keep their own lines
+        if k and (row.table or rows[k - 1].table or LIST_ITEM.match(piece)):
+            text += "\n" + piece  # table rows and list items keep their own lines
         else:
             text = _join(text, piece)
     return text

@@ -307,6 +307,18 @@ def test_lines_are_joined_by_script() -> None:
     assert layout_text(zh + en) == "今天的课堂笔记整理如下。\n\nthe information is well- Known"
 
 
+def test_list_items_keep_their_own_lines() -> None:
+    en = column(
+        ["Steps:", "1. Mix the flour", "and the water.", "2) Knead it.", "- rest", "3.5 kg"],
+        0,
+        900,
+        0,
+    )
+    assert layout_text(en) == "Steps:\n1. Mix the flour and the water.\n2) Knead it.\n- rest 3.5 kg"
+    zh = column(["要点：", "一、预习课本", "二、完成习题", "（3）复习笔记"], 0, 900, 0)
+    assert layout_text(zh) == "要点：\n一、预习课本\n二、完成习题\n（3）复习笔记"
+
+
 def test_empty_input() -> None:
     assert layout_paragraphs([]) == [] and layout_text([]) == ""
 
