@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Collection
 
 from telegram import Bot
-from telegram.constants import ChatMemberStatus
+from telegram.constants import ChatID, ChatMemberStatus
 from telegram.error import TelegramError
 
 log = logging.getLogger(__name__)
@@ -33,11 +33,14 @@ class AdminCache:
         self._cache: dict[tuple[int, int], tuple[float, bool]] = {}
 
     async def is_admin(self, bot: Bot, chat_id: int, user_id: int) -> bool:
-        """True for bot admins, the owner of a private chat, and the chat's administrators."""
+        """True for bot admins, the owner of a private chat, and the chat's administrators,
+        including those who post anonymously, as the group."""
         if user_id in self.bot_admins or chat_id == user_id:
             return True
         if chat_id > 0:  # another private chat: nobody else administers it
             return False
+        if user_id == ChatID.ANONYMOUS_ADMIN:  # Telegram's stand-in, used only for admins
+            return True
         key = (chat_id, user_id)
         now = self._clock()
         cached = self._cache.get(key)

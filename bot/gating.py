@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from telegram import Chat, Message, Update, User
-from telegram.constants import ChatType
+from telegram.constants import ChatID, ChatType
 from telegram.ext import ContextTypes
 
 from . import replies
@@ -89,10 +89,16 @@ def rate_limited(
     return True
 
 
+def from_bot(user: User) -> bool:
+    """Other bots are not served; GroupAnonymousBot is, as it speaks for an admin who posts
+    as the group."""
+    return user.is_bot and user.id != ChatID.ANONYMOUS_ADMIN
+
+
 def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tuple[Message, User, Chat] | None:
     """The message, user and chat when this update is for us and the user may use the bot."""
     message, user, chat = update.effective_message, update.effective_user, update.effective_chat
-    if message is None or user is None or chat is None or user.is_bot:
+    if message is None or user is None or chat is None or from_bot(user):
         return None
     if not is_private(chat) and not addressed(message, context):
         return None

@@ -25,6 +25,7 @@ from pipeline.config import split_list
 from .gating import (
     addressed,
     check_file,
+    from_bot,
     gate,
     is_private,
     media_of_reply,
@@ -215,7 +216,7 @@ def _queue_job(
 
 async def on_media(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message, user, chat = update.effective_message, update.effective_user, update.effective_chat
-    if message is None or user is None or chat is None or user.is_bot:
+    if message is None or user is None or chat is None or from_bot(user):
         return
     s = services(context)
     if message.media_group_id:

@@ -226,6 +226,9 @@ async def test_admin_lookups_are_cached_briefly() -> None:
     assert not await cache.is_admin(bot, GROUP, 1)  # type: ignore[arg-type]
     assert await cache.is_admin(bot, GROUP, 42)  # type: ignore[arg-type]  # a bot admin
     assert await cache.is_admin(bot, 7, 7)  # type: ignore[arg-type]  # their own private chat
+    anonymous = 1087968824  # GroupAnonymousBot: an admin posting as the group
+    assert await cache.is_admin(bot, GROUP, anonymous)  # type: ignore[arg-type]
+    assert not await cache.is_admin(bot, 7, anonymous)  # type: ignore[arg-type]
     failing = _Bot(NetworkError("down"))
     assert not await cache.is_admin(failing, GROUP, 2)  # type: ignore[arg-type]
     assert not await cache.is_admin(failing, GROUP, 2)  # type: ignore[arg-type]

@@ -314,6 +314,28 @@ async def test_auto_mode_reads_every_photo_and_ignores_the_rest(
     assert "<b>off</b>" in status.text
 
 
+async def test_an_anonymous_admin_can_use_admin_commands(
+    tg: FakeTelegram, fake_model: FakeOpenAI, start_bot: Any
+) -> None:
+    """Admins who post as the group arrive as GroupAnonymousBot, whom getChatMember does
+    not know as an admin; a member who is not an admin is still refused."""
+    await start_bot()
+    refused = await say(tg, "/receipts auto on", BOB)
+    assert "Only group admins" in refused.text
+    before = len(tg.sent(GROUP))
+    tg.send_text("/receipts auto on", ALICE, chat_id=GROUP, as_chat=True)
+    [on] = await tg.wait_sent(GROUP, after=before, timeout=15)
+    assert "Auto mode is on" in on.text
+    status = await say(tg, "/receipts auto", BOB)
+    assert "<b>on</b>" in status.text
+    # any other bot is still not served
+    before = len(tg.sent(GROUP))
+    tg.send_text("/receipts auto off", user(5555, is_bot=True), chat_id=GROUP)
+    await asyncio.sleep(0.5)
+    assert len(tg.sent(GROUP)) == before
+    assert "<b>on</b>" in (await say(tg, "/receipts auto", BOB)).text
+
+
 async def test_auto_mode_survives_a_restart_and_reads_albums(
     tg: FakeTelegram, receipts: Receipts, start_bot: Any
 ) -> None:

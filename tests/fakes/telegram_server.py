@@ -92,6 +92,14 @@ class Failure:
     times: int = 1
 
 
+ANONYMOUS_ADMIN = {
+    "id": 1087968824,
+    "is_bot": True,
+    "first_name": "Group",
+    "username": "GroupAnonymousBot",
+}
+
+
 def user(user_id: int = 1001, language_code: str | None = "en", **extra: Any) -> dict[str, Any]:
     return {
         "id": user_id,
@@ -248,13 +256,16 @@ class FakeTelegram(ThreadedServer):
         *,
         chat_id: int | None = None,
         reply_to: int | None = None,
+        as_chat: bool = False,
     ) -> dict[str, Any]:
-        """A text message; commands and @mentions get their entities like Telegram's."""
+        """A text message; commands and @mentions get their entities like Telegram's. With
+        `as_chat`, sent by an anonymous admin: from GroupAnonymousBot, on behalf of the chat."""
         sender = sender or user()
-        return self.push(
-            "message",
-            self._message(sender, chat_id, reply_to, text=text, **_entities("entities", text)),
-        )
+        content: dict[str, Any] = {"text": text, **_entities("entities", text)}
+        if as_chat:
+            sender = {**ANONYMOUS_ADMIN, "language_code": sender.get("language_code")}
+            content["sender_chat"] = self.chat_for(sender, chat_id)
+        return self.push("message", self._message(sender, chat_id, reply_to, **content))
 
     def send_photo(
         self,
