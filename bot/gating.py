@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from telegram import Chat, Message, Update, User
+from telegram import CallbackQuery, Chat, Message, Update, User
 from telegram.constants import ChatID, ChatType
 from telegram.ext import ContextTypes
 
@@ -66,6 +66,13 @@ def refuse(context: ContextTypes.DEFAULT_TYPE, update: Update, user: User, chat:
         await say(context, chat.id, t(lang, "refused", user_id=user.id))
 
     submit(context, update, user.id, work)
+
+
+async def alert_refused(query: CallbackQuery, lang: str, user_id: int) -> None:
+    """A button pressed by someone the bot does not serve: alerts are plain text, so the HTML
+    tags of the catalogue message go."""
+    text = t(lang, "refused", user_id=user_id)
+    await query.answer(text.replace("<code>", "").replace("</code>", ""), show_alert=True)
 
 
 def rate_limited(

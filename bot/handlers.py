@@ -24,6 +24,7 @@ from pipeline.config import split_list
 
 from .gating import (
     addressed,
+    alert_refused,
     check_file,
     from_bot,
     gate,
@@ -424,9 +425,7 @@ async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         submit(context, update, user.id, work)
     lang = await user_lang(s, user)
     if not allowed:
-        text = t(lang, "refused", user_id=user.id)
-        # Alerts are plain text: strip the HTML tags of the catalog message.
-        await query.answer(text.replace("<code>", "").replace("</code>", ""), show_alert=True)
+        await alert_refused(query, lang, user.id)
     elif limited:
         await query.answer(
             t(lang, "rate_limited", n=s.settings.user_jobs_per_minute, seconds=60), show_alert=True

@@ -21,6 +21,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 from . import replies
 from .gating import (
     addressed,
+    alert_refused,
     check_file,
     gate,
     is_private,
@@ -465,8 +466,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     s = services(context)
     lang = await user_lang(s, user)
     if not s.allowed(user.id):
-        text = t(lang, "refused", user_id=user.id)
-        await query.answer(text.replace("<code>", "").replace("</code>", ""), show_alert=True)
+        await alert_refused(query, lang, user.id)
         return
     kind, _, rest = (query.data or "").partition(":")
     arg, _, action = rest.partition(":")

@@ -208,6 +208,14 @@ async def test_allowlist_refuses_politely_without_model_calls(
     [ok] = await tg.wait_sent(LI["id"])
     assert "验证码" in ok.text
     assert len(fake_model.requests) == 1
+    # A button pressed by someone not on the list: a plain-text alert, and no model call.
+    before = len(tg.calls_of("answerCallbackQuery"))
+    tg.press(tg.message_of(ok), ok.buttons[0][1], ALICE)
+    [alert] = await tg.wait_for(lambda f: f.calls_of("answerCallbackQuery")[before:])
+    assert alert.params["show_alert"] and "1001" in alert.params["text"]
+    assert "<code>" not in alert.params["text"]
+    await asyncio.sleep(0.3)
+    assert len(fake_model.requests) == 1
 
 
 async def test_rate_limit(tg: FakeTelegram, fake_model: FakeOpenAI, start_bot: Any) -> None:
