@@ -4,7 +4,7 @@ queueing work on the user's lane (synchronously, before the handler's first `awa
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from telegram import CallbackQuery, Chat, Message, Update, User
 from telegram.constants import ChatID, ChatType
@@ -15,7 +15,7 @@ from .errors import report
 from .i18n import lang_from_code, t
 from .media import Unsupported, media_ref, mentions, parse_command, too_big
 from .services import Services, services
-from .store import MediaRef
+from .store import Job, MediaRef
 
 Work = Callable[[], Awaitable[None]]
 
@@ -75,21 +75,37 @@ async def alert_refused(query: CallbackQuery, lang: str, user_id: int) -> None:
     await query.answer(text.replace("<code>", "").replace("</code>", ""), show_alert=True)
 
 
+def rate_limit_text(s: Services, lang: str, wait: float) -> str:
+    return t(lang, "rate_limited", n=s.settings.user_jobs_per_minute, seconds=int(wait) + 1)
+
+
+def file_refusal(lang: str, ref: MediaRef | Unsupported, limit: int) -> str | None:
+    """Why a file is refused before it is downloaded (not an image, or over the download
+    limit), or None when it may be read."""
+    if isinstance(ref, Unsupported):
+        return t(lang, "unsupported_file", name=ref.name)
+    if too_big(ref, limit):
+        return t(
+            lang, "file_too_big", size=f"{(ref.size or 0) / 1e6:.1f}", limit=f"{limit / 1e6:.0f}"
+        )
+    return None
+
+
+def first_refusal(lang: str, refs: Sequence[MediaRef], limit: int) -> str | None:
+    return next(filter(None, (file_refusal(lang, ref, limit) for ref in refs)), None)
+
+
 def rate_limited(
     context: ContextTypes.DEFAULT_TYPE, update: Update, user: User, chat: Chat
 ) -> bool:
     """Count a job for the user; when over the limit, tell them and return True."""
     s = services(context)
-    if s.is_admin(user.id):
-        return False
-    wait = s.limiter.try_acquire(user.id)
+    wait = s.throttle(user.id)
     if not wait:
         return False
 
     async def tell() -> None:
-        lang = await user_lang(s, user)
-        text = t(lang, "rate_limited", n=s.settings.user_jobs_per_minute, seconds=int(wait) + 1)
-        await say(context, chat.id, text)
+        await say(context, chat.id, rate_limit_text(s, await user_lang(s, user), wait))
 
     # Not queued on the lane: the user should hear it now, not after their running jobs.
     context.application.create_task(tell(), update=update)
@@ -115,27 +131,24 @@ def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tuple[Message, U
     return message, user, chat
 
 
-async def media_of_reply(
+async def reply_target(
     s: Services, message: Message, bot_id: int
-) -> list[MediaRef] | Unsupported | None:
-    """The photo a message replies to: itself, or the one our replied-to answer was about."""
+) -> MediaRef | Job | Unsupported | None:
+    """What a message replies to: a photo (or file), or, for a reply to one of our answers,
+    the job that answer was about."""
     reply = message.reply_to_message
     if reply is None:
         return None
     ref = media_ref(reply)
-    if isinstance(ref, Unsupported):
-        return ref
     if ref is not None:
-        return [ref]
+        return ref
     if reply.from_user and reply.from_user.id == bot_id:
-        job = await s.store.job_for_message(message.chat_id, reply.message_id)
-        if job is not None:
-            return job.media
+        return await s.store.job_for_message(message.chat_id, reply.message_id)
     return None
 
 
 def rate_limited_quiet(s: Services, user: User) -> bool:
-    return not s.is_admin(user.id) and bool(s.limiter.try_acquire(user.id))
+    return bool(s.throttle(user.id))
 
 
 def check_file(
@@ -153,13 +166,9 @@ def check_file(
         return ref
 
     async def work() -> None:
-        lang = await user_lang(s, user)
-        if isinstance(ref, Unsupported):
-            text = t(lang, "unsupported_file", name=ref.name)
-        else:
-            size = f"{(ref.size or 0) / 1e6:.1f}"
-            text = t(lang, "file_too_big", size=size, limit=f"{limit / 1e6:.0f}")
-        await say(context, chat.id, text, reply_to=reply_to)
+        text = file_refusal(await user_lang(s, user), ref, limit)
+        if text:
+            await say(context, chat.id, text, reply_to=reply_to)
 
     submit(context, update, user.id, work)
     return None

@@ -26,12 +26,15 @@ from .gating import (
     addressed,
     alert_refused,
     check_file,
+    file_refusal,
+    first_refusal,
     from_bot,
     gate,
     is_private,
-    media_of_reply,
+    rate_limit_text,
     rate_limited,
     rate_limited_quiet,
+    reply_target,
     say,
     submit,
     user_lang,
@@ -44,7 +47,6 @@ from .media import (
     media_ref,
     parse_command,
     strip_mention,
-    too_big,
 )
 from .receipt_handlers import add_receipt_handlers, take_album, take_photo
 from .runner import run_job
@@ -274,20 +276,17 @@ def _queue_album(
         limit = s.settings.telegram_max_download_bytes
         for item in items:
             ref = media_ref(item)
-            if isinstance(ref, Unsupported):
-                text = t(lang, "unsupported_file", name=ref.name)
-                await say(context, chat.id, text, reply_to=item.message_id)
-            elif ref is not None and too_big(ref, limit):
-                size = f"{(ref.size or 0) / 1e6:.1f}"
-                text = t(lang, "file_too_big", size=size, limit=f"{limit / 1e6:.0f}")
-                await say(context, chat.id, text, reply_to=item.message_id)
-            elif ref is not None:
+            if ref is None:
+                continue
+            if refusal := file_refusal(lang, ref, limit):
+                await say(context, chat.id, refusal, reply_to=item.message_id)
+            else:
+                assert isinstance(ref, MediaRef)
                 media.append(ref)
         if not media:
             return
-        if not s.is_admin(user.id) and (wait := s.limiter.try_acquire(user.id)):
-            text = t(lang, "rate_limited", n=s.settings.user_jobs_per_minute, seconds=int(wait) + 1)
-            await say(context, chat.id, text)
+        if wait := s.throttle(user.id):
+            await say(context, chat.id, rate_limit_text(s, lang, wait))
             return
         task, question, cats = _intent(caption, context.bot.username)
         prefs = await s.store.user(user.id)
@@ -313,22 +312,19 @@ def _queue_on_reply(
 
     async def work() -> None:
         lang = await user_lang(s, user)
-        found = await media_of_reply(s, message, context.bot.id)
-        if found is None:
+        target = await reply_target(s, message, context.bot.id)
+        if target is None:
             key = "ask_usage" if task == "ask" else "need_photo"
             if task == "ask" and not is_private(chat):
                 key = "help_group"
             await say(context, chat.id, t(lang, key, bot=context.bot.username or ""))
             return
-        if isinstance(found, Unsupported):
-            await say(context, chat.id, t(lang, "unsupported_file", name=found.name))
+        if isinstance(target, Unsupported):
+            await say(context, chat.id, t(lang, "unsupported_file", name=target.name))
             return
-        limit = s.settings.telegram_max_download_bytes
-        if any(too_big(ref, limit) for ref in found):
-            size = f"{max(ref.size or 0 for ref in found) / 1e6:.1f}"
-            await say(
-                context, chat.id, t(lang, "file_too_big", size=size, limit=f"{limit / 1e6:.0f}")
-            )
+        found = target.media if isinstance(target, Job) else [target]
+        if refusal := first_refusal(lang, found, s.settings.telegram_max_download_bytes):
+            await say(context, chat.id, refusal)
             return
         job = Job(user.id, chat.id, task, found, question, categories)
         job.reply_to = message.message_id

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,16 +23,21 @@ from .gating import (
     addressed,
     alert_refused,
     check_file,
+    file_refusal,
+    first_refusal,
     gate,
     is_private,
+    rate_limit_text,
     rate_limited,
     rate_limited_quiet,
     refuse,
+    reply_target,
     say,
     submit,
     user_lang,
 )
 from .i18n import t
+from .ledger import Entry
 from .media import Unsupported, is_receipt_caption, media_ref, parse_command, too_big
 from .receipt_flow import Outcome, decide
 from .receipt_views import (
@@ -159,21 +164,19 @@ async def take_album(
     photos: list[Photo] = []
     for item in items:
         ref = media_ref(item)
-        if isinstance(ref, MediaRef) and not too_big(ref, limit):
+        if ref is None:
+            continue
+        if refusal := file_refusal(lang, ref, limit):
+            if explicit:
+                await say(context, chat.id, refusal, reply_to=item.message_id)
+        else:
+            assert isinstance(ref, MediaRef)
             photos.append(Photo(ref, receipt_meta(item, user), item.message_id, quiet=auto))
-        elif explicit and isinstance(ref, Unsupported):
-            text = t(lang, "unsupported_file", name=ref.name)
-            await say(context, chat.id, text, reply_to=item.message_id)
-        elif explicit and ref is not None:
-            size = f"{(ref.size or 0) / 1e6:.1f}"
-            text = t(lang, "file_too_big", size=size, limit=f"{limit / 1e6:.0f}")
-            await say(context, chat.id, text, reply_to=item.message_id)
     if not photos:
         return True
-    if not s.is_admin(user.id) and (wait := s.limiter.try_acquire(user.id)):
+    if wait := s.throttle(user.id):
         if explicit:
-            n = s.settings.user_jobs_per_minute
-            await say(context, chat.id, t(lang, "rate_limited", n=n, seconds=int(wait) + 1))
+            await say(context, chat.id, rate_limit_text(s, lang, wait))
         return True
     await run_receipts(s, context, user, chat, photos)
     return True
@@ -185,21 +188,14 @@ async def take_album(
 async def _photos_of_reply(
     s: Services, message: Message, user: User, bot_id: int
 ) -> list[Photo] | Unsupported | None:
-    reply = message.reply_to_message
-    if reply is None:
-        return None
-    ref = media_ref(reply)
-    if isinstance(ref, Unsupported):
-        return ref
-    if ref is not None:
-        return [Photo(ref, receipt_meta(reply, user), message.message_id)]
-    if reply.from_user and reply.from_user.id == bot_id:
-        job = await s.store.job_for_message(message.chat_id, reply.message_id)
-        if job is not None:
-            meta = job.meta or receipt_meta(None, user)
-            meta = {**meta, "requester_name": display_name(user)}
-            return [Photo(r, meta, message.message_id) for r in job.media]
-    return None
+    target = await reply_target(s, message, bot_id)
+    if target is None or isinstance(target, Unsupported):
+        return target
+    if isinstance(target, Job):  # a reply to our answer about a photo
+        meta = target.meta or receipt_meta(None, user)
+        meta = {**meta, "requester_name": display_name(user)}
+        return [Photo(r, meta, message.message_id) for r in target.media]
+    return [Photo(target, receipt_meta(message.reply_to_message, user), message.message_id)]
 
 
 async def on_receipt(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -229,11 +225,8 @@ async def on_receipt(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
             await say(context, chat.id, t(lang, "unsupported_file", name=found.name))
             return
         limit = s.settings.telegram_max_download_bytes
-        big = [p.ref for p in found if too_big(p.ref, limit)]
-        if big:
-            size = f"{(big[0].size or 0) / 1e6:.1f}"
-            text = t(lang, "file_too_big", size=size, limit=f"{limit / 1e6:.0f}")
-            await say(context, chat.id, text)
+        if refusal := first_refusal(lang, [p.ref for p in found], limit):
+            await say(context, chat.id, refusal)
             return
         await run_receipts(s, context, user, chat, found)
 
@@ -270,11 +263,11 @@ async def on_receipts(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
             if verb == "month" and not rest:
                 await say(context, chat.id, t(lang, "month_bad"))
                 return
-            await _show_ledger(context, s, chat, lang, rest)
+            await _report(context, s, chat, lang, rest, ledger_text)
         elif verb == "export":
             await _export(context, s, chat, lang, args[1:], message.message_id)
         elif verb == "split":
-            await _split(context, s, chat, lang, args[1:])
+            await _report(context, s, chat, lang, args[1:], split_text)
         elif verb in ("delete", "del", "rm", "remove"):
             await _delete(context, s, chat, user, lang, args[1:])
         elif verb == "clear":
@@ -299,16 +292,22 @@ async def send_lines(context: ContextTypes.DEFAULT_TYPE, chat_id: int, html: str
         await say(context, chat_id, chunk)
 
 
-async def _show_ledger(
-    context: ContextTypes.DEFAULT_TYPE, s: Services, chat: Chat, lang: str, args: list[str]
+async def _report(
+    context: ContextTypes.DEFAULT_TYPE,
+    s: Services,
+    chat: Chat,
+    lang: str,
+    args: list[str],
+    render: Callable[[str, Sequence[Entry], str | None], str],
 ) -> None:
+    """A month's (or all) receipts of the chat as the ledger or the settlement."""
     month = _period(args, this_month())
     if month is False:
         await say(context, chat.id, t(lang, "month_bad"))
         return
     assert not isinstance(month, bool)
     entries = await s.ledger.entries(chat.id, month)
-    await send_lines(context, chat.id, ledger_text(lang, entries, month))
+    await send_lines(context, chat.id, render(lang, entries, month))
 
 
 async def _export(
@@ -337,18 +336,6 @@ async def _export(
         caption_html=t(lang, "export_caption", n=len(entries), period=period),
         reply_to=reply_to,
     )
-
-
-async def _split(
-    context: ContextTypes.DEFAULT_TYPE, s: Services, chat: Chat, lang: str, args: list[str]
-) -> None:
-    month = _period(args, this_month())
-    if month is False:
-        await say(context, chat.id, t(lang, "month_bad"))
-        return
-    assert not isinstance(month, bool)
-    entries = await s.ledger.entries(chat.id, month)
-    await send_lines(context, chat.id, split_text(lang, entries, month))
 
 
 async def _delete(

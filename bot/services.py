@@ -75,6 +75,11 @@ class Services:
     def is_admin(self, user_id: int) -> bool:
         return user_id in self.settings.admin_user_ids
 
+    def throttle(self, user_id: int) -> float:
+        """Count a job for the user: 0 when it may run, else seconds to wait. Bot admins are
+        never limited."""
+        return 0.0 if self.is_admin(user_id) else self.limiter.try_acquire(user_id)
+
     def categories_for(self, stored: list[str] | None) -> list[str]:
         return list(stored) if stored else list(self.settings.default_categories)
 
