@@ -12,7 +12,7 @@ from telegram.ext import ContextTypes
 
 from . import replies
 from .errors import report
-from .i18n import lang_from_code, t
+from .i18n import lang_from_code, t, too_big_text
 from .media import Unsupported, media_ref, mentions, parse_command, too_big
 from .services import Services, services
 from .store import Job, MediaRef
@@ -85,9 +85,7 @@ def file_refusal(lang: str, ref: MediaRef | Unsupported, limit: int) -> str | No
     if isinstance(ref, Unsupported):
         return t(lang, "unsupported_file", name=ref.name)
     if too_big(ref, limit):
-        return t(
-            lang, "file_too_big", size=f"{(ref.size or 0) / 1e6:.1f}", limit=f"{limit / 1e6:.0f}"
-        )
+        return too_big_text(lang, ref.size, limit)
     return None
 
 

@@ -488,3 +488,9 @@ def t(lang: str, key: str, **values: object) -> str:
 def mode_name(lang: str, mode: str) -> str:
     names = MODE_NAMES.get(mode)
     return names.get(lang, mode) if names else mode  # type: ignore[call-overload]
+
+
+def too_big_text(lang: str, size: int | None, limit: int) -> str:
+    """A file over the download limit, sizes in MB ("?" when Telegram did not say)."""
+    shown = f"{size / 1e6:.1f}" if size is not None else "?"
+    return t(lang, "file_too_big", size=shown, limit=f"{limit / 1e6:.0f}")

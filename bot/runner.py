@@ -21,7 +21,7 @@ from pipeline.pdf import render_pdf
 from pipeline.results import TaskResult
 
 from . import replies
-from .i18n import TASKS, t
+from .i18n import TASKS, t, too_big_text
 from .jobs import chat_action
 from .media import download
 from .receipt_flow import read_receipt
@@ -177,12 +177,7 @@ async def _answer_error(
 async def _send_too_big(services: Services, bot: Bot, job: Job, lang: str, exc: ImageError) -> None:
     size = exc.details.get("size")
     limit = services.settings.telegram_max_download_bytes
-    text = t(
-        lang,
-        "file_too_big",
-        size=f"{int(size) / 1e6:.1f}" if isinstance(size, int) else "?",
-        limit=f"{limit / 1e6:.0f}",
-    )
+    text = too_big_text(lang, size if isinstance(size, int) else None, limit)
     await replies.send_html(bot, job.chat_id, text, reply_to=job.reply_to)
 
 
