@@ -14,19 +14,17 @@ RUN apt-get update \
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
-COPY pipeline ./pipeline
-COPY bot ./bot
-COPY prompts ./prompts
-# The offline OCR engine (RapidOCR with its bundled PP-OCRv6 models) installs with it.
-RUN pip install .
+COPY src ./src
+# A plain (non-editable) install: prompts ship inside the package. The offline OCR
+# engine (RapidOCR with its bundled PP-OCRv6 models) installs with it.
+RUN pip install . && rm -rf /app/src
 
 RUN useradd --create-home --uid 10001 notelens \
  && mkdir -p /data \
  && chown notelens /data
 USER notelens
 
-ENV PROMPTS_DIR=/app/prompts \
-    DATABASE_PATH=/data/notelens.db
+ENV DATABASE_PATH=/data/notelens.db
 VOLUME ["/data"]
 
 CMD ["notelens", "bot"]

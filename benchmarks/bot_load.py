@@ -40,8 +40,8 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def _serve_child() -> None:
-    from bot.app import build_app, serve
-    from pipeline.config import Settings
+    from notelens.config import Settings
+    from notelens.telegram.app import build_app, serve
 
     app = build_app(Settings())
     stop = asyncio.Event()
@@ -76,7 +76,7 @@ async def _serve_child() -> None:
 
 
 def photo_bytes() -> bytes:
-    from tests.imagegen.text import EN_SENTENCES, render_lines
+    from testsupport.imagegen.text import EN_SENTENCES, render_lines
 
     img = render_lines(list(EN_SENTENCES[:4]), size=30)
     buf = io.BytesIO()
@@ -85,8 +85,8 @@ def photo_bytes() -> bytes:
 
 
 async def run(users: int, photos: int, latency: float, concurrency: int) -> dict[str, object]:
-    from tests.fakes.openai_server import FakeOpenAI, text
-    from tests.fakes.telegram_server import FakeTelegram, user
+    from testsupport.fakes.openai_server import FakeOpenAI, text
+    from testsupport.fakes.telegram_server import FakeTelegram, user
 
     model = FakeOpenAI(responder=lambda req: text("Fake OCR text"), latency=latency).start()
     tg = FakeTelegram().start()

@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from PIL import Image
 from rapidfuzz.distance import Levenshtein
 
-from tests.imagegen import distort
-from tests.imagegen.captchas import Captcha
-from tests.imagegen.text import EN_SENTENCES, ZH_SENTENCES, font, render_lines
+from testsupport.imagegen import distort
+from testsupport.imagegen.captchas import Captcha
+from testsupport.imagegen.text import EN_SENTENCES, ZH_SENTENCES, font, render_lines
 
 RECIPES = tuple(distort.RECIPES)
 ZH_PAGE_FONTS = ("zh-microhei", "zh-zenhei")
@@ -156,7 +156,7 @@ def _rss_mb(who: int = resource.RUSAGE_SELF) -> float:
 
 
 def _run_rapidocr(pages: list[Page], captchas: list[Captcha]) -> dict:
-    from pipeline.local_ocr import LocalOcrEngine, captcha_text
+    from notelens.pipeline.local_ocr import LocalOcrEngine, captcha_text
 
     baseline = _rss_mb()
     engine = LocalOcrEngine()

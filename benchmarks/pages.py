@@ -8,7 +8,7 @@ Baselines, measured in the same run on the same images:
   tool does not have: an upper bound for any equal-parts cutter).
 
 Photos are generated one at a time (a 12-megapixel photo is 36 MB) by
-`tests.imagegen.pages.sample`: desk photos with 1-4 pages, open notebooks, stitched strips,
+`testsupport.imagegen.pages.sample`: desk photos with 1-4 pages, open notebooks, stitched strips,
 flat scans and screenshots, and bare desks. Then, when the offline OCR engine is installed,
 the character error rate of page crops with and without each step of `pipeline.enhance`.
 
@@ -29,9 +29,9 @@ from collections.abc import Callable
 from PIL import Image
 from rapidfuzz.distance import Levenshtein
 
-from pipeline import enhance
-from pipeline.pages import split_pages
-from tests.imagegen import pages as gen
+from notelens.pipeline import enhance
+from notelens.pipeline.pages import split_pages
+from testsupport.imagegen import pages as gen
 
 Quad = list[tuple[float, float]]
 
@@ -143,7 +143,7 @@ def cer(truth: str, read: str) -> float:
 
 def measure_enhancement(long_side: int, max_pages: int) -> None:
     try:
-        from pipeline.local_ocr import get_engine
+        from notelens.pipeline.local_ocr import get_engine
 
         engine = get_engine()
     except Exception as exc:  # the engine or its models are optional

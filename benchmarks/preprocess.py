@@ -21,10 +21,10 @@ import numpy as np
 from captcha.image import ImageCaptcha
 from PIL import Image, ImageDraw, ImageFilter
 
-from pipeline.config import Settings
-from pipeline.context import Context
-from pipeline.images import Budget, image_tokens, prepare, smart_resize
-from tests.imagegen.text import EN_SENTENCES, ZH_SENTENCES, font
+from notelens.config import Settings
+from notelens.pipeline.context import Context
+from notelens.pipeline.images import Budget, image_tokens, prepare, smart_resize
+from testsupport.imagegen.text import EN_SENTENCES, ZH_SENTENCES, font
 
 FACTOR = 32
 SERVER_MAX_TOKENS = 1280  # what the server does with an image it receives larger

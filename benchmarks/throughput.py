@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from tests.fakes.openai_server import FakeOpenAI
+from testsupport.fakes.openai_server import FakeOpenAI
 
 
 def make_photos(folder: Path, count: int) -> None:

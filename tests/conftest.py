@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from pipeline.config import Settings
-from tests.fakes.openai_server import FakeOpenAI
+from notelens.config import Settings
+from testsupport.fakes.openai_server import FakeOpenAI
 
 SETTING_PREFIXES = (
     "VLM_",

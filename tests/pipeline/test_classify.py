@@ -5,9 +5,9 @@ import io
 import pytest
 from PIL import Image
 
-from pipeline.service import Pipeline
-from pipeline.tasks.classify import match_category
-from tests.fakes import openai_server as fake
+from notelens.pipeline.service import Pipeline
+from notelens.pipeline.tasks.classify import match_category
+from testsupport.fakes import openai_server as fake
 
 DEFAULT = ["二次元", "生活照片", "宠物", "工作", "表情包"]
 CUSTOM = ["sunset", "food", "portrait", "city skyline", "beach at dusk"]

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from pipeline.cli import main
+from notelens.cli import main
 from tests.conftest import model_env
-from tests.fakes import openai_server as fake
-from tests.fakes.openai_server import FakeOpenAI, Recorded
-from tests.imagegen.text import render_lines
+from testsupport.fakes import openai_server as fake
+from testsupport.fakes.openai_server import FakeOpenAI, Recorded
+from testsupport.imagegen.text import render_lines
 
 SECRET = "sk-test-secret"
 

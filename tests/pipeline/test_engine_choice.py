@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import io
 
-from pipeline.config import Settings
-from pipeline.service import Pipeline
-from tests.fakes import openai_server as fake
-from tests.imagegen.captchas import Captcha
-from tests.imagegen.text import render_lines
+from notelens.config import Settings
+from notelens.pipeline.service import Pipeline
+from testsupport.fakes import openai_server as fake
+from testsupport.imagegen.captchas import Captcha
+from testsupport.imagegen.text import render_lines
 
 SENTENCE = "The quick brown fox jumps over the lazy dog."
 

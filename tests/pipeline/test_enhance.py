@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline import enhance
-from tests.imagegen.text import EN_SENTENCES, render_lines
+from notelens.pipeline import enhance
+from testsupport.imagegen.text import EN_SENTENCES, render_lines
 
 
 def shaded_page() -> np.ndarray:

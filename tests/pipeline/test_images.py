@@ -9,8 +9,8 @@ import zlib
 import pytest
 from PIL import Image, ImageDraw
 
-from pipeline.errors import ImageError
-from pipeline.images import (
+from notelens.pipeline.errors import ImageError
+from notelens.pipeline.images import (
     Budget,
     image_tokens,
     load_bytes,
@@ -189,8 +189,8 @@ def test_extreme_strip_is_padded_not_refused() -> None:
 
 
 def test_perceptual_hash_finds_near_duplicates() -> None:
-    from pipeline.images import hash_distance, perceptual_hash
-    from tests.imagegen.text import EN_SENTENCES, render_lines
+    from notelens.pipeline.images import hash_distance, perceptual_hash
+    from testsupport.imagegen.text import EN_SENTENCES, render_lines
 
     page = render_lines(list(EN_SENTENCES), size=28)
     again = open_image(

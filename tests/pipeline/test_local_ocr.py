@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from pipeline.local_ocr import (
+from notelens.pipeline.local_ocr import (
     LocalOcrEngine,
     LocalOcrResult,
     OcrLine,
@@ -26,8 +26,8 @@ from pipeline.local_ocr import (
     layout_paragraphs,
     layout_text,
 )
-from tests.imagegen import distort
-from tests.imagegen.text import EN_SENTENCES, ZH_SENTENCES, render_lines
+from testsupport.imagegen import distort
+from testsupport.imagegen.text import EN_SENTENCES, ZH_SENTENCES, render_lines
 
 
 def distance(a: str, b: str) -> int:
@@ -117,7 +117,7 @@ def test_non_rgb_input_is_accepted(engine: LocalOcrEngine) -> None:
 
 
 def test_large_image_is_capped() -> None:
-    from pipeline.local_ocr import MAX_PIXELS, _cap_size
+    from notelens.pipeline.local_ocr import MAX_PIXELS, _cap_size
 
     warnings: list[str] = []
     small, scale = _cap_size(Image.new("RGB", (6000, 4000)), warnings)
@@ -131,7 +131,7 @@ def test_large_image_is_capped() -> None:
 def test_boxes_of_a_reduced_image_are_in_its_own_pixels(
     engine: LocalOcrEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("pipeline.local_ocr.MAX_PIXELS", 120_000)
+    monkeypatch.setattr("notelens.pipeline.local_ocr.MAX_PIXELS", 120_000)
     img = render_lines([EN_SENTENCES[0]], font_name="en-dejavu", size=40, margin=60)
     result = engine.recognize(img)
     assert any("reduced" in w for w in result.warnings)
@@ -141,7 +141,7 @@ def test_boxes_of_a_reduced_image_are_in_its_own_pixels(
 
 
 def test_captcha_strip_is_one_line_without_spaces(engine: LocalOcrEngine) -> None:
-    from tests.imagegen.captchas import Captcha
+    from testsupport.imagegen.captchas import Captcha
 
     for answer, seed in (("7K3PW", 11), ("HX4N", 12)):
         result = engine.recognize(Captcha(answer, seed).render(), single_line=True)

@@ -7,12 +7,12 @@ import io
 import pytest
 from PIL import Image
 
-from pipeline.errors import ImageError
-from pipeline.service import Pipeline
-from pipeline.tasks.notes import demote_headings, fenced
-from tests.fakes import openai_server as fake
-from tests.fakes.openai_server import Recorded
-from tests.imagegen.text import EN_SENTENCES, render_lines
+from notelens.pipeline.errors import ImageError
+from notelens.pipeline.service import Pipeline
+from notelens.pipeline.tasks.notes import demote_headings, fenced
+from testsupport.fakes import openai_server as fake
+from testsupport.fakes.openai_server import Recorded
+from testsupport.imagegen.text import EN_SENTENCES, render_lines
 
 TINTS = {"red": (255, 235, 235), "green": (235, 255, 235), "blue": (235, 235, 255)}
 

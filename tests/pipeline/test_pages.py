@@ -9,10 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from pipeline.cli import main
-from pipeline.pages import UNSURE, reading_order, split_pages, split_to_json
-from tests.imagegen import pages as gen
-from tests.imagegen.text import EN_SENTENCES, render_lines
+from notelens.cli import main
+from notelens.pipeline.pages import UNSURE, reading_order, split_pages, split_to_json
+from testsupport.imagegen import pages as gen
+from testsupport.imagegen.text import EN_SENTENCES, render_lines
 
 
 def best_ious(sample: gen.PageSample, found: list) -> list[float]:

@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from PIL import Image, ImageStat
 
-from pipeline.errors import ImageError
-from pipeline.pdf import render_pdf
-from tests.imagegen.text import render_lines
+from notelens.pipeline.errors import ImageError
+from notelens.pipeline.pdf import render_pdf
+from testsupport.imagegen.text import render_lines
 
 
 def make_pdf(pages: int = 3) -> bytes:

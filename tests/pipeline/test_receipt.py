@@ -7,10 +7,10 @@ from decimal import Decimal
 import pytest
 from PIL import Image
 
-from pipeline.errors import ModelOutputError
-from pipeline.service import Pipeline
-from pipeline.tasks.receipt import parse_receipt
-from tests.fakes import openai_server as fake
+from notelens.pipeline.errors import ModelOutputError
+from notelens.pipeline.service import Pipeline
+from notelens.pipeline.tasks.receipt import parse_receipt
+from testsupport.fakes import openai_server as fake
 
 
 def photo() -> bytes:

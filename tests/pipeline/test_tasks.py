@@ -7,11 +7,11 @@ import io
 import pytest
 from PIL import Image
 
-from pipeline.errors import ConfigError, ImageError, ModelError
-from pipeline.service import Pipeline
-from pipeline.tasks.captcha import clean_code
-from tests.fakes import openai_server as fake
-from tests.imagegen.text import EN_SENTENCES, render_lines
+from notelens.pipeline.errors import ConfigError, ImageError, ModelError
+from notelens.pipeline.service import Pipeline
+from notelens.pipeline.tasks.captcha import clean_code
+from testsupport.fakes import openai_server as fake
+from testsupport.imagegen.text import EN_SENTENCES, render_lines
 
 
 def png(img: Image.Image) -> bytes:
@@ -118,7 +118,7 @@ async def test_model_failure_surfaces_as_model_error(
 
 
 async def test_no_key_means_no_vision_model() -> None:
-    from pipeline.config import Settings
+    from notelens.config import Settings
 
     async with Pipeline(Settings()) as pipeline:
         with pytest.raises(ConfigError, match="VLM_API_KEY"):

@@ -4,10 +4,10 @@ import time
 
 import pytest
 
-from pipeline.errors import ModelAuthError, ModelError, ModelOutputError, ModelUnavailable
-from pipeline.vlm import ModelClient, repetition_loop, strip_fences
-from tests.fakes import openai_server as fake
-from tests.fakes.openai_server import FakeOpenAI
+from notelens.pipeline.errors import ModelAuthError, ModelError, ModelOutputError, ModelUnavailable
+from notelens.pipeline.vlm import ModelClient, repetition_loop, strip_fences
+from testsupport.fakes import openai_server as fake
+from testsupport.fakes.openai_server import FakeOpenAI
 
 MESSAGES = [{"role": "user", "content": "hello"}]
 

@@ -1,0 +1,1 @@
+"""NoteLens: read photographed notes, receipts, captchas and anything else."""

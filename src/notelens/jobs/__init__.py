@@ -1,0 +1,1 @@
+"""Jobs: what the Telegram layer, the API and the CLI hand to the pipeline."""

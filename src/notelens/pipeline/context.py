@@ -1,0 +1,113 @@
+"""What every task needs: settings, the model clients, and image preparation."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image
+
+from ..config import Settings, detect_provider
+from . import images
+from .errors import ConfigError
+from .images import Budget, PreparedImage
+from .vlm import ModelClient
+
+ImageInput = bytes | Image.Image
+
+
+@dataclass
+class Context:
+    settings: Settings
+    vlm: ModelClient | None
+    llm: ModelClient | None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Context:
+        vlm = None
+        if settings.has_vlm:
+            vlm = ModelClient(
+                base_url=settings.vlm_base_url,
+                api_key=_secret(settings.vlm_api_key),
+                model=settings.vlm_model,
+                provider=settings.resolved_provider,
+                timeout=settings.vlm_timeout_s,
+                max_retries=settings.vlm_max_retries,
+                max_concurrency=settings.vlm_max_concurrency,
+            )
+        llm_url, llm_key = settings.llm_endpoint
+        llm = None
+        if settings.has_llm:
+            llm = ModelClient(
+                base_url=llm_url,
+                api_key=_secret(llm_key),
+                model=settings.llm_model,
+                provider=detect_provider(llm_url),
+                timeout=settings.vlm_timeout_s,
+                max_retries=settings.vlm_max_retries,
+                max_concurrency=settings.vlm_max_concurrency,
+            )
+        return cls(settings, vlm, llm)
+
+    async def aclose(self) -> None:
+        for client in {id(c): c for c in (self.vlm, self.llm) if c}.values():
+            await client.aclose()
+
+    def require_vlm(self, task: str) -> ModelClient:
+        if self.vlm is None:
+            raise ConfigError(
+                f"{task} needs a vision model: set VLM_API_KEY (or DASHSCOPE_API_KEY), "
+                "or point VLM_BASE_URL at a self-hosted server and set VLM_PROVIDER.",
+                code="no_model",
+            )
+        return self.vlm
+
+    @property
+    def factor(self) -> int:
+        return self.settings.vlm_token_pixels
+
+    def budget(self, task: str) -> Budget:
+        s = self.settings
+        if task == "classify":
+            return Budget(max_tokens=s.classify_max_tokens)
+        if task == "captcha":
+            # A 160×60 captcha is ~12 tokens as it is: too few to read 4-6 characters.
+            return Budget(min_tokens=48, max_tokens=s.captcha_max_tokens, min_short_tokens=2)
+        return Budget(max_tokens=s.ocr_max_tokens)
+
+    async def prepare(self, image: ImageInput, task: str) -> PreparedImage:
+        """Decode, orient, resize and encode in a worker thread."""
+        budget = self.budget(task)
+        if isinstance(image, Image.Image):
+            return await asyncio.to_thread(images.prepare_image, image, budget, self.factor)
+        return await asyncio.to_thread(
+            images.prepare, image, budget, self.factor, max_pixels=self.settings.max_image_pixels
+        )
+
+    async def decode(self, image: ImageInput) -> Image.Image:
+        if isinstance(image, Image.Image):
+            return image
+        return await asyncio.to_thread(
+            images.open_image, image, max_pixels=self.settings.max_image_pixels
+        )
+
+    def high_resolution(self) -> bool:
+        """DashScope downsizes above 1,280 tokens unless asked not to."""
+        return self.settings.ocr_max_tokens > 1280
+
+
+def _secret(value: Any) -> str | None:
+    return value.get_secret_value() if value is not None else None
+
+
+def image_message(prepared: PreparedImage, prompt: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "role": "user",
+            "content": [
+                {"type": "image_url", "image_url": {"url": prepared.data_url}},
+                {"type": "text", "text": prompt},
+            ],
+        }
+    ]

@@ -1,0 +1,200 @@
+"""Wiring only: `build_app(settings)` makes the Application, `run_bot` runs it.
+
+The same factory and the same `serve()` loop are used by `notelens bot`, the
+end-to-end tests and the load benchmark, so what is tested is what runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+
+from telegram import LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+
+from ..config import Settings
+from ..pipeline.errors import ConfigError
+from ..store import Store
+from .errors import install_redaction, on_error, quiet_noisy_loggers, redact
+from .handlers import add_handlers, menu
+from .jobs import AlbumCollector, Lanes, RateLimiter
+from .services import SERVICES_KEY, PipelineLike, Services
+
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_CONFIG, EXIT_NETWORK = 0, 3, 4
+# Updates handled at once. Handlers only queue work, so this bounds little.
+CONCURRENT_UPDATES = 256
+SHUTDOWN_GRACE_S = 8.0  # within `docker stop`'s default 10 s
+
+
+def build_app(
+    settings: Settings, pipeline: PipelineLike | None = None, store: Store | None = None
+) -> Application:
+    """The bot over `pipeline` (built from settings when not given) and `store`."""
+    if settings.telegram_bot_token is None:
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and set it.",
+            code="no_token",
+        )
+    token = settings.telegram_bot_token.get_secret_value().strip()
+    secrets = [token]
+    for key in (settings.vlm_api_key, settings.llm_api_key):
+        if key is not None:
+            secrets.append(key.get_secret_value())
+    install_redaction(*secrets)
+
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .concurrent_updates(CONCURRENT_UPDATES)
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                allow_sending_without_reply=True,
+            )
+        )
+        .media_write_timeout(60)
+        .post_init(_post_init)
+        .post_stop(_post_stop)
+        .post_shutdown(_post_shutdown)
+    )
+    if settings.telegram_api_base_url:
+        builder = builder.base_url(settings.telegram_api_base_url)
+    if settings.telegram_file_base_url:
+        builder = builder.base_file_url(settings.telegram_file_base_url)
+    app = builder.build()
+
+    owns_pipeline = pipeline is None
+    if pipeline is None:
+        from ..pipeline.service import Pipeline
+
+        pipeline = Pipeline(settings)
+    app.bot_data[SERVICES_KEY] = Services(
+        settings=settings,
+        pipeline=pipeline,
+        store=store or Store(settings.database_path),
+        lanes=Lanes(max_running=max(4, settings.vlm_max_concurrency * 2)),
+        limiter=RateLimiter(settings.user_jobs_per_minute),
+        albums=AlbumCollector(settings.album_wait_s),
+        owns_pipeline=owns_pipeline,
+        owns_store=store is None,
+    )
+    add_handlers(app)
+    app.add_error_handler(on_error)
+    return app
+
+
+def _services(app: Application) -> Services:
+    return app.bot_data[SERVICES_KEY]  # type: ignore[no-any-return]
+
+
+async def _post_init(app: Application) -> None:
+    s = _services(app)
+    await s.store.open()
+    await s.ledger.load()
+    try:
+        await app.bot.set_my_commands(menu("en"))
+        await app.bot.set_my_commands(menu("zh"), language_code="zh")
+    except TelegramError as exc:  # the menu is a nicety; never fail start-up for it
+        log.warning("setMyCommands failed: %s", redact(str(exc)))
+
+
+async def _post_stop(app: Application) -> None:
+    """Finish the work already accepted (albums waiting included) before shutting down."""
+    s = _services(app)
+    s.albums.flush()
+    try:
+        await s.lanes.join(SHUTDOWN_GRACE_S)
+    except TimeoutError:
+        log.warning("jobs still running after %.0f s; cancelling them", SHUTDOWN_GRACE_S)
+        await s.lanes.cancel()
+
+
+async def _post_shutdown(app: Application) -> None:
+    s = _services(app)
+    if s.owns_store:
+        await s.store.close()
+    if s.owns_pipeline:
+        await s.pipeline.aclose()
+
+
+async def serve(app: Application, stop: asyncio.Event, *, poll_timeout: float = 30) -> None:
+    """Long-poll until `stop` is set, then stop cleanly: the loop `run_polling` would run.
+
+    Raises InvalidToken when Telegram rejects the token (from getMe).
+    """
+    try:
+        await app.initialize()
+    except BaseException:  # e.g. InvalidToken from getMe: release the HTTP clients anyway
+        await app.bot.shutdown()
+        await _post_shutdown(app)
+        raise
+    try:
+        await _post_init(app)
+        assert app.updater is not None
+        await app.updater.start_polling(timeout=int(poll_timeout), allowed_updates=Update.ALL_TYPES)
+        await app.start()
+        log.info("NoteLens bot @%s is running", app.bot.username)
+        try:
+            await stop.wait()
+        finally:
+            if app.updater.running:
+                await app.updater.stop()
+            if app.running:
+                await app.stop()
+                await _post_stop(app)
+    finally:
+        await app.shutdown()
+        await _post_shutdown(app)
+
+
+def run_bot(settings: Settings) -> int:
+    """`notelens bot`: run until SIGINT/SIGTERM. Exit codes: 0 ok, 3 token, 4 network."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+    quiet_noisy_loggers()
+    # PTB 22 warns on every RetryAfter unless durations are timedeltas; we read none of them.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
+    try:
+        app = build_app(settings)
+    except ConfigError as exc:
+        print(f"notelens bot: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        await serve(app, stop)
+
+    try:
+        asyncio.run(main())
+    except InvalidToken:
+        print(
+            "notelens bot: Telegram rejected TELEGRAM_BOT_TOKEN (401/404 from getMe). "
+            "Check the token with @BotFather.",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    except NetworkError as exc:
+        print(
+            f"notelens bot: cannot reach the Telegram Bot API: {redact(str(exc))}",
+            file=sys.stderr,
+        )
+        return EXIT_NETWORK
+    except KeyboardInterrupt:
+        pass
+    return EXIT_OK

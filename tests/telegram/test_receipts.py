@@ -1,0 +1,556 @@
+"""End to end: the group receipt ledger, through the fake Telegram and model servers.
+
+The fake model "reads" each test photo by its perceptual hash: a test draws a
+distinct photo per receipt and registers the JSON the model should answer for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from notelens.pipeline.images import hash_distance, open_image, perceptual_hash
+from testsupport.fakes.openai_server import FakeOpenAI, Recorded, Reply, default_responder, text
+from testsupport.fakes.telegram_server import BOT_USERNAME, GROUP_ID, Call, FakeTelegram, user
+
+GROUP = GROUP_ID
+OTHER_GROUP = -1009876543210
+ALICE = user(1001, "en", first_name="Alice", last_name="Liddell")
+BOB = user(1002, "en", first_name="Bob")
+CAROL = user(1003, "en", first_name="Carol")
+LI = user(1004, "zh-hans")
+
+
+def receipt(
+    total: str,
+    currency: str = "CNY",
+    merchant: str | None = "Corner Shop",
+    date: str | None = "2026-10-05",
+    items: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    return {
+        "is_receipt": True,
+        "merchant": merchant,
+        "date": date,
+        "currency": currency,
+        "total": total,
+        "items": items if items is not None else [{"name": "lunch", "amount": total}],
+    }
+
+
+def draw(seed: int, size: tuple[int, int] = (800, 600), quality: int = 85) -> bytes:
+    """A photo unlike any other seed's (random low-frequency blocks: distinct pHashes)."""
+    rng = np.random.default_rng(seed)
+    blocks = rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)
+    img = Image.fromarray(blocks).resize(size, Image.Resampling.BICUBIC)
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=quality)
+    return buf.getvalue()
+
+
+def _phash(img: Image.Image) -> str:
+    return perceptual_hash(img.convert("RGB"))
+
+
+class Receipts:
+    """What the fake model reads on each registered photo; other photos are not receipts."""
+
+    def __init__(self, model: FakeOpenAI) -> None:
+        self.known: list[tuple[str, dict[str, Any]]] = []
+        model.responder = self.respond
+
+    def photo(self, seed: int, answer: dict[str, Any] | None = None) -> bytes:
+        data = draw(seed)
+        if answer is not None:
+            img = open_image(data, max_pixels=10**8)
+            self.known.append((_phash(img), answer))
+        return data
+
+    def respond(self, req: Recorded) -> Reply:
+        if "RECEIPT" not in req.texts or not req.image_urls:
+            return default_responder(req)
+        seen = _phash(req.images[0])
+        for known, answer in self.known:
+            if hash_distance(seen, known) <= 8:
+                return text(json.dumps(answer, ensure_ascii=False))
+        return text('{"is_receipt": false}')
+
+
+@pytest.fixture
+def receipts(fake_model: FakeOpenAI) -> Receipts:
+    return Receipts(fake_model)
+
+
+# --- driving the chat ----------------------------------------------------------------------
+
+
+async def post(
+    tg: FakeTelegram,
+    data: bytes,
+    sender: dict[str, Any],
+    caption: str | None = "/receipt",
+    chat_id: int | None = GROUP,
+    **kw: Any,
+) -> Call:
+    """Post a photo and return the bot's answer in that chat."""
+    chat = chat_id if chat_id is not None else sender["id"]
+    before = len(tg.sent(chat))
+    tg.send_photo(data, sender, caption=caption, chat_id=chat_id, **kw)
+    [answer] = await tg.wait_sent(chat, after=before, timeout=15)
+    return answer
+
+
+async def say(
+    tg: FakeTelegram, text_: str, sender: dict[str, Any], chat_id: int | None = GROUP, **kw: Any
+) -> Call:
+    chat = chat_id if chat_id is not None else sender["id"]
+    before = len(tg.sent(chat))
+    tg.send_text(text_, sender, chat_id=chat_id, **kw)
+    [answer] = await tg.wait_sent(chat, after=before, timeout=15)
+    return answer
+
+
+def button(call: Call, label: str) -> str:
+    return next(data for text_, data in call.buttons if label in text_)
+
+
+async def press(tg: FakeTelegram, call: Call, label: str, sender: dict[str, Any]) -> Call:
+    """Press a button; return the answerCallbackQuery, after any edit it caused."""
+    answers = len(tg.calls_of("answerCallbackQuery"))
+    edits = len(tg.calls_of("editMessageText"))
+    tg.press(tg.message_of(call), button(call, label), sender)
+    [answer] = await tg.wait_for(lambda f: f.calls_of("answerCallbackQuery")[answers:])
+    if not answer.params.get("show_alert"):
+        await tg.wait_for(lambda f: len(f.calls_of("editMessageText")) > edits)
+    return answer
+
+
+def last_edit(tg: FakeTelegram) -> Call:
+    return tg.calls_of("editMessageText")[-1]
+
+
+async def add(
+    tg: FakeTelegram, data: bytes, sender: dict[str, Any], chat_id: int | None = GROUP
+) -> int:
+    """Post a receipt and confirm it; return its ledger number."""
+    summary = await post(tg, data, sender, chat_id=chat_id)
+    await press(tg, summary, "Confirm", sender)
+    edited = last_edit(tg).text
+    assert "Saved as" in edited, edited
+    return int(edited.split("#", 1)[1].split("<", 1)[0])
+
+
+def services_of(bot: Any) -> Any:
+    return bot.app.bot_data["services"]
+
+
+# --- flows -----------------------------------------------------------------------------------
+
+
+async def test_post_confirm_discard_and_the_monthly_ledger(
+    tg: FakeTelegram, receipts: Receipts, start_bot: Any
+) -> None:
+    await start_bot()
+    items = [
+        {"name": "饭团 <onigiri>", "quantity": "2", "amount": "11.00"},
+        {"name": "乌龙茶", "quantity": "1", "amount": "12.50"},
+    ]
+    shop = receipts.photo(1, receipt("23.50", merchant="全家 FamilyMart", items=items))
+    summary = await post(tg, shop, ALICE)
+    assert "全家 FamilyMart" in summary.text and "23.50 CNY" in summary.text
+    assert "饭团 &lt;onigiri&gt; ×2" in summary.text
+    assert "Paid by Alice Liddell" in summary.text
+    assert [label for label, _ in summary.buttons] == ["✅ Confirm", "🗑 Discard"]
+    assert summary.reply_to is not None
+
+    # Only the payer (or an admin) may confirm: Bob gets an alert and nothing changes.
+    alert = await press(tg, summary, "Confirm", BOB)
+    assert alert.params["show_alert"] and "Only" in alert.params["text"]
+    assert tg.calls_of("editMessageText") == []
+    await press(tg, summary, "Confirm", ALICE)
+    assert "Saved as <b>#1</b>" in last_edit(tg).text
+    assert not last_edit(tg).buttons
+    again = await press(tg, summary, "Confirm", ALICE)  # a double tap does not count twice
+    assert again.params["show_alert"] and "already" in again.params["text"]
+
+    # A bare mention reads a receipt too; Bob discards his.
+    dinner = receipts.photo(2, receipt("88", merchant="Noodle Bar", date="2026-10-07"))
+    mine = await post(tg, dinner, BOB, caption=f"@{BOT_USERNAME}")
+    assert "Noodle Bar" in mine.text and "88.00 CNY" in mine.text
+    await press(tg, mine, "Discard", BOB)
+    assert "Discarded" in last_edit(tg).text
+
+    # `/receipt` as a reply to a photo; `#receipt` in a caption.
+    photo = tg.send_photo(
+        receipts.photo(3, receipt("30.00", merchant="Taxi", date="2026-10-08")), BOB, chat_id=GROUP
+    )
+    replied = await say(tg, "/receipt", BOB, reply_to=photo["message_id"])
+    assert "Taxi" in replied.text
+    await press(tg, replied, "Confirm", BOB)
+    assert await add(tg, receipts.photo(4, receipt("12.00", "USD", "Museum")), CAROL) == 3
+    # Left pending: not counted.
+    await post(tg, receipts.photo(5, receipt("999.00", merchant="Pending")), CAROL)
+    # A caption with #receipt, in November: another month.
+    nov = receipts.photo(6, receipt("5.00", date="2026-11-02"))
+    await press(tg, await post(tg, nov, ALICE, caption="lunch #receipt"), "Confirm", ALICE)
+
+    ledger = await say(tg, "/receipts month 2026-10", BOB)
+    assert "Ledger · 2026-10</b>: 3 receipts" in ledger.text
+    assert "23.50 CNY" in ledger.text and "30.00 CNY" in ledger.text
+    assert "12.00 USD" in ledger.text and "999" not in ledger.text
+    assert "<b>Total</b>: 53.50 CNY · 12.00 USD" in ledger.text
+    assert "#1 · 2026-10-05 · 全家 FamilyMart" in ledger.text
+    assert "date on the receipt" in ledger.text  # which date decides the month
+    november = await say(tg, "/receipts 2026-11", BOB)
+    assert ": 1 receipts" in november.text and "#4" in november.text
+    bad = await say(tg, "/receipts month 11/2026", BOB)
+    assert "YYYY-MM" in bad.text
+
+
+async def test_current_month_uses_the_posting_date_without_a_receipt_date(
+    tg: FakeTelegram, receipts: Receipts, start_bot: Any
+) -> None:
+    await start_bot()
+    undated = receipts.photo(7, receipt("42.00", merchant=None, date=None))
+    summary = await post(tg, undated, LI, chat_id=None)  # a private, personal ledger
+    assert "商家未知" in summary.text and "无日期" in summary.text
+    await press(tg, summary, "确认", LI)
+    ledger = await say(tg, "/receipts", LI, chat_id=None)
+    assert "1 张小票" in ledger.text and "42.00 CNY" in ledger.text
+
+
+async def test_split_and_export(tg: FakeTelegram, receipts: Receipts, start_bot: Any) -> None:
+    await start_bot()
+    await add(tg, receipts.photo(10, receipt("90.00")), ALICE)
+    await add(tg, receipts.photo(11, receipt("30.00")), BOB)
+    await add(tg, receipts.photo(12, receipt("45.50", date="2026-10-20")), CAROL)
+    await add(tg, receipts.photo(13, receipt("14.50", date="2026-10-21")), CAROL)
+    await add(tg, receipts.photo(14, receipt("1000", "JPY", "=cmd|' /C calc'!A0")), ALICE)
+    await add(tg, receipts.photo(15, receipt("500", "JPY")), BOB)
+
+    split = await say(tg, "/receipts split 2026-10", BOB)
+    # CNY: 180 among three → 60 each: Bob owes Alice 30. JPY: 1500 among two → 750 each.
+    assert "1002" not in split.text  # names are shown, not ids
+    lines = split.text.splitlines()
+    assert "• Bob → Alice Liddell: <b>30.00 CNY</b>" in lines
+    assert "• Bob → Alice Liddell: <b>250 JPY</b>" in lines
+    assert sum("→" in line for line in lines) == 2  # at most n − 1 per currency
+    assert "about 60.00 CNY each" in split.text
+    everything = await say(tg, "/receipts split all", BOB)
+    assert "all time" in everything.text
+
+    before = len(tg.calls_of("sendDocument", GROUP))
+    tg.send_text("/receipts export", ALICE, chat_id=GROUP)
+    [doc] = await tg.wait_for(lambda f: f.calls_of("sendDocument", GROUP)[before:])
+    assert doc.document is not None
+    name, data = doc.document
+    assert name.startswith("receipts-all-") and name.endswith(".csv")
+    assert data.startswith(b"\xef\xbb\xbf")  # BOM: Excel opens UTF-8 right
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert list(rows[0]) == [
+        "number",
+        "date",
+        "posted_at",
+        "poster_name",
+        "poster_id",
+        "merchant",
+        "currency",
+        "total",
+        "items",
+        "message_link",
+    ]
+    sums: dict[str, Decimal] = defaultdict(Decimal)
+    for row in rows:
+        sums[row["currency"]] += Decimal(row["total"])
+    assert sums == {"CNY": Decimal("180.00"), "JPY": Decimal("1500")}
+    assert [r["number"] for r in rows] == ["1", "2", "3", "4", "5", "6"]
+    assert rows[0]["message_link"].startswith("https://t.me/c/1234567890/")
+    assert rows[0]["poster_id"] == "1001" and rows[0]["date"] == "2026-10-05"
+    assert rows[4]["merchant"].startswith("'=")  # never a live formula
+    assert "6 receipts" in doc.text
+
+
+async def test_auto_mode_reads_every_photo_and_ignores_the_rest(
+    tg: FakeTelegram, fake_model: FakeOpenAI, receipts: Receipts, start_bot: Any
+) -> None:
+    await start_bot()
+    tg.set_admin(GROUP, ALICE["id"])
+    refused = await say(tg, "/receipts auto on", BOB)
+    assert "Only group admins" in refused.text
+    on = await say(tg, "/receipts auto on", ALICE)
+    assert "Auto mode is on" in on.text and "privacy mode" in on.text
+    assert tg.calls_of("getChatMember")
+
+    # Not a receipt: read, then silence (no message, no "typing…").
+    sent_before = len(tg.sent(GROUP))
+    tg.send_photo(receipts.photo(20), BOB, chat_id=GROUP, caption="the view from the hotel")
+    await tg.wait_for(lambda f: len(fake_model.requests) == 1)
+    await asyncio.sleep(0.5)
+    assert len(tg.sent(GROUP)) == sent_before
+    assert tg.calls_of("sendChatAction", GROUP) == []
+    # A receipt, posted without a word: summary with buttons.
+    summary = await post(tg, receipts.photo(21, receipt("64.00")), BOB, caption=None)
+    assert "64.00 CNY" in summary.text and "Confirm" in summary.buttons[0][0]
+    # A question still gets an answer, not a receipt check.
+    answer = await post(tg, receipts.photo(22), BOB, caption=f"@{BOT_USERNAME} what is this?")
+    assert "A fake answer." in answer.text
+
+    off = await say(tg, "/receipts auto off", ALICE)
+    assert "Auto mode is off" in off.text
+    calls = len(fake_model.requests)
+    tg.send_photo(receipts.photo(23, receipt("1.00")), BOB, chat_id=GROUP)
+    await asyncio.sleep(0.5)
+    assert len(fake_model.requests) == calls
+    status = await say(tg, "/receipts auto", BOB)
+    assert "<b>off</b>" in status.text
+
+
+async def test_an_anonymous_admin_can_use_admin_commands(
+    tg: FakeTelegram, fake_model: FakeOpenAI, start_bot: Any
+) -> None:
+    """Admins who post as the group arrive as GroupAnonymousBot, whom getChatMember does
+    not know as an admin; a member who is not an admin is still refused."""
+    await start_bot()
+    refused = await say(tg, "/receipts auto on", BOB)
+    assert "Only group admins" in refused.text
+    before = len(tg.sent(GROUP))
+    tg.send_text("/receipts auto on", ALICE, chat_id=GROUP, as_chat=True)
+    [on] = await tg.wait_sent(GROUP, after=before, timeout=15)
+    assert "Auto mode is on" in on.text
+    status = await say(tg, "/receipts auto", BOB)
+    assert "<b>on</b>" in status.text
+    # any other bot is still not served
+    before = len(tg.sent(GROUP))
+    tg.send_text("/receipts auto off", user(5555, is_bot=True), chat_id=GROUP)
+    await asyncio.sleep(0.5)
+    assert len(tg.sent(GROUP)) == before
+    assert "<b>on</b>" in (await say(tg, "/receipts auto", BOB)).text
+
+
+async def test_auto_mode_survives_a_restart_and_reads_albums(
+    tg: FakeTelegram, receipts: Receipts, start_bot: Any
+) -> None:
+    first = await start_bot(admin_user_ids="1001")  # a bot admin is an admin everywhere
+    await say(tg, "/receipts auto on", ALICE)
+    await first.stop()
+    await start_bot()
+    before = len(tg.sent(GROUP))
+    tg.send_album(
+        [receipts.photo(25, receipt("3.00")), receipts.photo(26, receipt("4.00"))],
+        BOB,
+        chat_id=GROUP,
+    )
+    two = await tg.wait_sent(GROUP, 2, after=before, timeout=15)
+    assert {"3.00 CNY" in c.text or "4.00 CNY" in c.text for c in two} == {True}
+
+
+async def test_duplicates_are_flagged_not_counted(
+    tg: FakeTelegram, receipts: Receipts, start_bot: Any
+) -> None:
+    await start_bot()
+    data = receipts.photo(30, receipt("58.00", merchant="Hot Pot"))
+    summary = await post(tg, data, ALICE, unique_id="SAMEFILE0001")
+    await press(tg, summary, "Confirm", ALICE)
+
+    # The same file again (forwarded): flagged, with "Add anyway" instead of "Confirm".
+    again = await post(tg, data, BOB, unique_id="SAMEFILE0001")
+    assert "looks like receipt <b>#1</b>" in again.text and "the same photo" in again.text
+    assert [label for label, _ in again.buttons] == ["➕ Add anyway", "🗑 Discard"]
+    await press(tg, again, "Discard", BOB)
+
+    # A re-encoded, resized copy: near-identical photo.
+    img = Image.open(io.BytesIO(data)).resize((640, 480))
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=60)
+    copy = await post(tg, buf.getvalue(), CAROL)
+    assert "near-identical photo" in copy.text
+
+    # Another photo of the same bill: same shop, date and total.
+    other = await post(tg, receipts.photo(31, receipt("58.00", merchant="hot pot")), BOB)
+    assert "same shop, date and total" in other.text
+
+    ledger = await say(tg, "/receipts month 2026-10", ALICE)
+    assert ": 1 receipts" in ledger.text
+    # Saying so explicitly adds it after all.
+    await press(tg, other, "Add anyway", BOB)
+    assert "Saved as <b>#2</b>" in last_edit(tg).text
+
+    # Two people post the same photo before either confirms: the second is flagged, and
+    # confirming it after the first was saved is caught too.
+    twin = receipts.photo(32, receipt("7.00", merchant="Bakery"))
+    first = await post(tg, twin, ALICE, unique_id="TWIN00000001")
+    second = await post(tg, twin, BOB, unique_id="TWIN00000002")
+    assert "waiting for confirmation" in second.text
+    await press(tg, first, "Confirm", ALICE)
+    third = await post(tg, receipts.photo(33, receipt("7.50", merchant="Bakery")), CAROL)
+    assert "Confirm" in third.buttons[0][0]
+    await press(tg, third, "Confirm", CAROL)
+    ledger = await say(tg, "/receipts month 2026-10", ALICE)
+    assert ": 4 receipts" in ledger.text
+
+
+async def test_delete_permissions_and_numbers_never_reused(
+    tg: FakeTelegram, receipts: Receipts, start_bot: Any
+) -> None:
+    await start_bot()
+    tg.set_admin(GROUP, CAROL["id"], "creator")
+    assert await add(tg, receipts.photo(40, receipt("10.00")), ALICE) == 1
+    assert await add(tg, receipts.photo(41, receipt("20.00")), BOB) == 2
+    forbidden = await say(tg, "/receipts delete 1", BOB)
+    assert "Only Alice Liddell" in forbidden.text
+    assert "Deleted #2" in (await say(tg, "/receipts delete 2", BOB)).text
+    assert "no receipt #2" in (await say(tg, "/receipts delete 2", BOB)).text
+    assert "Deleted #1" in (await say(tg, "/receipts delete #1", CAROL)).text  # an admin
+    assert "Usage" in (await say(tg, "/receipts delete", CAROL)).text
+    assert await add(tg, receipts.photo(42, receipt("30.00")), BOB) == 3
+
+
+async def test_clear_is_for_admins_and_asks_first(
+    tg: FakeTelegram, receipts: Receipts, start_bot: Any
+) -> None:
+    await start_bot()
+    tg.set_admin(GROUP, ALICE["id"])
+    await add(tg, receipts.photo(50, receipt("10.00")), ALICE)
+    await add(tg, receipts.photo(51, receipt("20.00")), BOB)
+    assert "Only group admins" in (await say(tg, "/receipts clear", BOB)).text
+    ask = await say(tg, "/receipts clear", ALICE)
+    assert "Delete all 2 receipts" in ask.text
+    alert = await press(tg, ask, "Delete all", BOB)
+    assert alert.params["show_alert"]
+    # Added after the question: not part of what the admin agreed to delete.
+    await add(tg, receipts.photo(52, receipt("30.00")), BOB)
+    await press(tg, ask, "Delete all", ALICE)
+    assert "Deleted 2 receipts" in last_edit(tg).text
+    ledger = await say(tg, "/receipts month 2026-10", ALICE)
+    assert ": 1 receipts" in ledger.text and "#3" in ledger.text
+    cancel = await say(tg, "/receipts clear", ALICE)
+    await press(tg, cancel, "Cancel", ALICE)
+    assert "nothing was deleted" in last_edit(tg).text
+    assert await add(tg, receipts.photo(53, receipt("1.00")), ALICE) == 4
+
+
+async def test_chats_never_see_each_others_receipts(
+    tg: FakeTelegram, receipts: Receipts, start_bot: Any
+) -> None:
+    await start_bot()
+    await add(tg, receipts.photo(60, receipt("111.00", merchant="Alpha")), ALICE, GROUP)
+    await add(tg, receipts.photo(61, receipt("222.00", merchant="Beta")), ALICE, OTHER_GROUP)
+    await add(tg, receipts.photo(62, receipt("333.00", merchant="Gamma")), ALICE, None)
+
+    first = await say(tg, "/receipts month 2026-10", ALICE, GROUP)
+    second = await say(tg, "/receipts month 2026-10", BOB, OTHER_GROUP)
+    private = await say(tg, "/receipts month 2026-10", ALICE, None)
+    assert "Alpha" in first.text and "Beta" not in first.text and "Gamma" not in first.text
+    assert "Beta" in second.text and "Alpha" not in second.text and "#1" in second.text
+    assert "Gamma" in private.text and "Alpha" not in private.text
+    assert "Nothing" not in private.text and ": 1 receipts" in private.text
+    bob_private = await say(tg, "/receipts month 2026-10", BOB, None)
+    assert "No receipts" in bob_private.text
+    # Exported files hold only their chat's receipts.
+    tg.send_text("/receipts export", BOB, chat_id=OTHER_GROUP)
+    [doc] = await tg.wait_for(lambda f: f.calls_of("sendDocument", OTHER_GROUP))
+    assert doc.document is not None
+    rows = list(csv.DictReader(io.StringIO(doc.document[1].decode("utf-8-sig"))))
+    assert [r["merchant"] for r in rows] == ["Beta"]
+    assert rows[0]["message_link"].startswith("https://t.me/c/9876543210/")
+
+    # A button of one chat's receipt, pressed with another chat's message, does nothing.
+    pending = await post(tg, receipts.photo(63, receipt("5.00", merchant="Delta")), ALICE)
+    elsewhere = tg.calls_of("sendMessage", OTHER_GROUP)[-1]
+    before = len(tg.calls_of("answerCallbackQuery"))
+    tg.press(tg.message_of(elsewhere), button(pending, "Confirm"), ALICE)
+    [alert] = await tg.wait_for(lambda f: f.calls_of("answerCallbackQuery")[before:])
+    assert alert.params.get("show_alert")
+    ledger = await say(tg, "/receipts month 2026-10", ALICE, GROUP)
+    assert "Delta" not in ledger.text
+
+
+async def test_forgetme_deletes_the_users_data_everywhere(
+    tg: FakeTelegram, receipts: Receipts, start_bot: Any
+) -> None:
+    bot = await start_bot()
+    await say(tg, "/lang zh", ALICE, None)
+    await add_zh(tg, receipts.photo(70, receipt("10.00", merchant="Mine")), ALICE, GROUP)
+    await add_zh(tg, receipts.photo(71, receipt("20.00", merchant="Private")), ALICE, None)
+    await add(tg, receipts.photo(72, receipt("30.00", merchant="Bobs")), BOB, GROUP)
+    # Bob asks for a receipt on Alice's photo: it is hers (she paid).
+    photo = tg.send_photo(
+        receipts.photo(73, receipt("40.00", merchant="Hers")), ALICE, chat_id=GROUP
+    )
+    on_hers = await say(tg, "/receipt", BOB, reply_to=photo["message_id"])
+    assert "Paid by Alice Liddell (added by Bob)" in on_hers.text
+    not_his = await press(tg, on_hers, "Confirm", BOB)  # the payer decides, not the asker
+    assert not_his.params["show_alert"] and "Alice Liddell" in not_his.params["text"]
+
+    ask = await say(tg, "/forgetme", ALICE, GROUP)
+    assert "3 张小票" in ask.text and "2 个聊天" in ask.text  # the pending one too
+    alert = await press(tg, ask, "删除", BOB)
+    assert alert.params["show_alert"]
+    await press(tg, ask, "删除", ALICE)
+    assert "已删除" in last_edit(tg).text
+
+    ledger = await say(tg, "/receipts month 2026-10", BOB, GROUP)
+    assert "Bobs" in ledger.text and "Mine" not in ledger.text and ": 1 receipts" in ledger.text
+    private = await say(tg, "/receipts month 2026-10", ALICE, None)
+    assert "No receipts" in private.text  # English again: her /lang zh is gone too
+    store = services_of(bot).store
+    async with store.db.execute(
+        "SELECT count(*) FROM jobs WHERE user_id = ? OR json_extract(meta, '$.poster_id') = ?",
+        (ALICE["id"], ALICE["id"]),
+    ) as cur:
+        assert (await cur.fetchone())[0] == 0
+    async with store.db.execute("SELECT count(*) FROM receipts") as cur:
+        assert (await cur.fetchone())[0] == 1
+    async with store.db.execute("SELECT count(*) FROM users WHERE user_id = ?", (1001,)) as cur:
+        assert (await cur.fetchone())[0] == 0
+
+
+async def add_zh(
+    tg: FakeTelegram, data: bytes, sender: dict[str, Any], chat_id: int | None
+) -> None:
+    summary = await post(tg, data, sender, chat_id=chat_id)
+    await press(tg, summary, "确认", sender)
+    assert "已记入账本" in last_edit(tg).text
+
+
+async def test_not_a_receipt_and_unreadable_answers(
+    tg: FakeTelegram, fake_model: FakeOpenAI, receipts: Receipts, start_bot: Any
+) -> None:
+    await start_bot()
+    answer = await post(tg, receipts.photo(80), ALICE)
+    assert "doesn't look like a receipt" in answer.text and not answer.buttons
+    fake_model.reply(text("total is about 12"), text('{"currency": "dollars", "total": "x"}'))
+    failed = await post(tg, receipts.photo(81, receipt("12.00")), ALICE, caption="/receipt")
+    assert "couldn't read this receipt" in failed.text
+    [(label, data)] = failed.buttons
+    assert "Retry" in label
+    before = len(tg.sent(GROUP))
+    tg.press(tg.message_of(failed), data, ALICE)
+    [summary] = await tg.wait_sent(GROUP, after=before)
+    assert "12.00 CNY" in summary.text and "Confirm" in summary.buttons[0][0]
+    usage = await say(tg, "/receipt", ALICE)
+    assert "as a reply" in usage.text
+    helptext = await say(tg, "/receipts help", ALICE)
+    assert "/receipts split" in helptext.text and "date on the receipt" in helptext.text
+
+
+async def test_pdf_invoice_in_a_private_chat(
+    tg: FakeTelegram, fake_model: FakeOpenAI, start_bot: Any
+) -> None:
+    from tests.pipeline.test_pdf import make_pdf
+
+    await start_bot()
+    before = len(tg.sent(ALICE["id"]))
+    tg.send_document(make_pdf(2), "invoice.pdf", "application/pdf", ALICE, caption="/receipt")
+    [summary] = await tg.wait_sent(ALICE["id"], after=before, timeout=15)
+    assert "FamilyMart" in summary.text and "23.50 CNY" in summary.text  # FAKE_RECEIPT
+    assert len(fake_model.requests) == 1  # the first page only

@@ -1,0 +1,181 @@
+"""The bot's pure parts: splitting and escaping, the store and its migrations, parsing, limits."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from datetime import date
+from pathlib import Path
+
+import aiosqlite
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from notelens.jobs.types import Job, MediaRef
+from notelens.store import Store
+from notelens.store import sqlite as store_module
+from notelens.telegram.handlers import edit_categories
+from notelens.telegram.i18n import MESSAGES, lang_from_code, t
+from notelens.telegram.jobs import Lanes, RateLimiter
+from notelens.telegram.media import looks_like_question, parse_command
+from notelens.telegram.replies import html_chunks, notes_filename, split_text
+from testsupport.fakes.telegram_server import _valid_html
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ab <>&\n。中😀"), max_size=3000), st.integers(20, 500))
+def test_split_never_loses_text_and_respects_the_limit(text: str, limit: int) -> None:
+    pieces = split_text(text, limit)
+    assert "".join(pieces) == text
+    for piece in pieces:
+        escaped = html.escape(piece, quote=False)
+        assert len(escaped.encode("utf-16-le")) // 2 <= limit
+
+
+def test_split_prefers_paragraphs() -> None:
+    paragraphs = ["alpha " * 50, "beta " * 50, "gamma " * 50]
+    pieces = split_text("\n\n".join(paragraphs), 400)
+    assert all(p.endswith("\n\n") or p == pieces[-1] for p in pieces)
+    assert pieces[0].startswith("alpha") and pieces[1].startswith("beta")
+
+
+def test_chunks_are_valid_html_for_hostile_text() -> None:
+    hostile = "<b>not bold</b> & <script> *markdown* _x_ `code` [a](b) " * 200
+    chunks = html_chunks("<b>Header</b>", hostile)
+    assert all(_valid_html(c) and len(c) <= 4096 for c in chunks)
+    assert html.unescape("".join(chunks[1:])) == hostile
+
+
+def test_catalog_is_complete_and_escapes_values() -> None:
+    for key, entry in MESSAGES.items():
+        assert set(entry) == {"zh", "en"}, key
+    assert "&lt;x&gt;" in t("en", "unsupported_file", name="<x>")
+    assert lang_from_code("zh-hant") == "zh" and lang_from_code("en-US") == "en"
+    assert lang_from_code(None) == "en"
+
+
+def test_notes_filename() -> None:
+    assert (
+        notes_filename("线性代数: 第 1 讲/矩阵", date(2025, 3, 1))
+        == "2025-03-01-线性代数-第-1-讲-矩阵.md"
+    )
+    assert notes_filename("", date(2025, 3, 1)) == "2025-03-01-notes.md"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("/ocr", ("ocr", "", True)),
+        ("/classify@notelens_test_bot a, b", ("classify", "a, b", True)),
+        ("/ask@other_bot why", ("ask", "why", False)),
+        ("/ask\nwhat is it", ("ask", "what is it", True)),
+    ],
+)
+def test_parse_command(text: str, expected: tuple[str, str, bool]) -> None:
+    command = parse_command(text, "NoteLens_Test_Bot")
+    assert command is not None
+    assert (command.name, command.arg, command.for_us) == expected
+
+
+def test_questions() -> None:
+    assert looks_like_question("What is this?")
+    assert looks_like_question("这是什么")
+    assert looks_like_question("translate to English")
+    assert not looks_like_question("Lecture 3")
+    assert not looks_like_question("")
+
+
+def test_edit_categories() -> None:
+    assert edit_categories(["a"], "set x, y，z") == (["x", "y", "z"], None)
+    assert edit_categories(["a"], "add b") == (["a", "b"], None)
+    assert edit_categories(["a", "b"], "remove a") == (["b"], None)
+    assert edit_categories(["a"], "remove q")[1] == "categories_not_found:q"
+    assert edit_categories(["a"], "remove a")[1] == "categories_empty"
+    assert edit_categories(["a"], "reset") == (None, None)
+
+
+async def test_store_roundtrip_and_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "bot.db"
+    store = await Store(path).open()
+    assert await store.schema_version() == len(store_module.MIGRATIONS)
+    await store.set_categories(7, ["猫", "狗"])
+    await store.set_mode(7, "ocr")
+    job = Job(7, 7, "ocr", [MediaRef("FILE1", "photo", 10, None, 3)], categories=["x"])
+    job_id = await store.add_job(job)
+    await store.link_message(7, 99, job_id)
+    await store.close()
+
+    again = await Store(path).open()
+    prefs = await again.user(7)
+    assert (prefs.mode, prefs.categories) == ("ocr", ["猫", "狗"])
+    loaded = await again.job_for_message(7, 99)
+    assert loaded is not None and loaded.media[0].file_id == "FILE1"
+    assert loaded.categories == ["x"]
+    async with again.db.execute("PRAGMA journal_mode") as cur:
+        assert (await cur.fetchone())[0] == "wal"
+    await again.close()
+
+
+async def test_migrations_run_forward_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "bot.db"
+    store = await Store(path).open()
+    await store.close()
+    extra = ["CREATE TABLE later_table (id INTEGER PRIMARY KEY, chat_id INTEGER)"]
+    monkeypatch.setattr(store_module, "MIGRATIONS", [*store_module.MIGRATIONS, extra])
+    store = await Store(path).open()
+    assert await store.schema_version() == len(store_module.MIGRATIONS)
+    await store.close()
+    store = await Store(path).open()  # a second open does not re-run anything
+    await store.close()
+    async with aiosqlite.connect(path) as db, db.execute("SELECT count(*) FROM later_table") as cur:
+        assert (await cur.fetchone())[0] == 0
+
+
+async def test_newer_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "bot.db"
+    async with aiosqlite.connect(path) as db:
+        await db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        await db.execute("INSERT INTO schema_version VALUES (99)")
+        await db.commit()
+    with pytest.raises(RuntimeError, match="newer"):
+        await Store(path).open()
+
+
+def test_rate_limiter_window() -> None:
+    now = [0.0]
+    limiter = RateLimiter(2, 60, clock=lambda: now[0])
+    assert limiter.try_acquire(1) == 0 and limiter.try_acquire(1) == 0
+    assert limiter.try_acquire(1) == pytest.approx(60)
+    assert limiter.try_acquire(2) == 0
+    now[0] = 60.5
+    assert limiter.try_acquire(1) == 0
+
+
+async def test_lanes_keep_order_per_key_and_run_keys_in_parallel() -> None:
+    lanes = Lanes(max_running=8)
+    log: list[str] = []
+
+    def job(key: str, n: int, delay: float):
+        async def work() -> None:
+            await asyncio.sleep(delay)
+            log.append(f"{key}{n}")
+
+        return work
+
+    errors: list[BaseException] = []
+
+    async def on_error(exc: BaseException) -> None:
+        errors.append(exc)
+
+    async def boom() -> None:
+        raise ValueError("bad update")
+
+    lanes.submit("a", job("a", 1, 0.2))
+    lanes.submit("a", boom, on_error)
+    lanes.submit("a", job("a", 2, 0.0))
+    lanes.submit("b", job("b", 1, 0.05))
+    await lanes.join(within=5)
+    assert log == ["b1", "a1", "a2"]
+    assert [str(e) for e in errors] == ["bad update"]
+    assert not lanes.busy
