@@ -78,17 +78,18 @@ def test_notes_from_a_plain_install_in_another_folder(
     work.mkdir()
     render_lines(EN_SENTENCES[:4], width=900).save(work / "page.png")
     python = env_dir / "bin" / "python"
+    clean = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PROMPTS_DIR")}
     where = subprocess.run(
         [str(python), "-c", "import notelens; print(notelens.__file__)"],
         capture_output=True,
         text=True,
         cwd=work,
+        env=clean,
         check=True,
     ).stdout
     assert where.startswith(str(fresh_site)), where
 
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PROMPTS_DIR")}
-    env |= model_env(fake_model, llm_base_url=fake_model.url, llm_api_key="sk-test-secret")
+    env = clean | model_env(fake_model, llm_base_url=fake_model.url, llm_api_key="sk-test-secret")
     done = subprocess.run(
         [str(python), "-m", "notelens", "notes", "page.png", "-o", "notes.md", "--lang", "en"],
         capture_output=True,

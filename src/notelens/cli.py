@@ -71,7 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the pages as JSON")
     p.add_argument("--out", type=Path, metavar="DIR", help="write each page as a PNG file")
 
-    sub.add_parser("bot", help="run the Telegram bot")
+    sub.add_parser("bot", help="run the Telegram bot (long polling)")
+    p = sub.add_parser("serve", help="run the HTTP server (Telegram webhook, health checks)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8080, help="port (default 8080)")
     return parser
 
 
@@ -90,6 +93,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .telegram.app import run_bot
 
         return run_bot(settings)
+    if args.command == "serve":
+        from .http.serve import run_serve
+
+        return run_serve(settings, args.host, args.port)
     try:
         return asyncio.run(run(args, settings))
     except ConfigError as exc:

@@ -79,12 +79,17 @@ class Settings(BaseSettings):
     telegram_max_download_bytes: int = 20 * 1024 * 1024
     pdf_max_pages: int = Field(default=20, ge=1, le=200)
     album_wait_s: float = Field(default=1.5, gt=0)
+    # `notelens serve`: Telegram posts updates to PUBLIC_URL + /telegram/webhook with this secret.
+    public_url: str | None = None
+    webhook_secret: SecretStr | None = None
 
     _split_lists = field_validator(
         "default_categories", "allowed_user_ids", "admin_user_ids", mode="before"
     )(split_list)
 
-    @field_validator("vlm_api_key", "llm_api_key", "telegram_bot_token", mode="before")
+    @field_validator(
+        "vlm_api_key", "llm_api_key", "telegram_bot_token", "webhook_secret", mode="before"
+    )
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

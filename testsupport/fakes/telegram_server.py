@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 from .server import ThreadedServer
@@ -40,6 +41,8 @@ STRING_FIELDS = {
     "language_code",
     "business_connection_id",
     "message_effect_id",
+    "url",
+    "secret_token",
 }
 
 
@@ -121,6 +124,7 @@ class FakeTelegram(ThreadedServer):
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}
         self.updates: list[dict[str, Any]] = []
         self.get_updates_calls = 0
+        self.offsets: list[int] = []  # the offset of every getUpdates call (what was confirmed)
         self._failures: dict[str, list[Failure]] = {}
         self._lock = threading.Lock()
         self._update_ids = itertools.count(1)
@@ -130,6 +134,10 @@ class FakeTelegram(ThreadedServer):
         self._closing = False
         # chat id → user id → status ("creator" | "administrator"); others are "member".
         self.chat_admins: dict[int, dict[int, str]] = {}
+        # setWebhook: pushed updates are POSTed there (with the secret header), as Telegram
+        # does, and retried while the bot answers anything but 200.
+        self.webhook: dict[str, Any] | None = None
+        self.webhook_statuses: list[int] = []
         self.app.router.add_route("*", "/bot{token}/{method}", self._api)
         self.app.router.add_get("/file/bot{token}/{path:.+}", self._file)
 
@@ -242,8 +250,32 @@ class FakeTelegram(ThreadedServer):
         update = {"update_id": next(self._update_ids), kind: payload}
         with self._lock:
             self.updates.append(update)
+        if self.webhook is not None:
+            self.call_soon(lambda: self.loop.create_task(self._deliver(update)))
         self.call_soon(self._wake)
         return payload
+
+    async def _deliver(self, update: dict[str, Any], attempts: int = 5) -> None:
+        """POST one update to the webhook like Telegram: retried until a 200 (a few times)."""
+        assert self.webhook is not None
+        headers = {"Content-Type": "application/json"}
+        if self.webhook.get("secret_token"):
+            headers["X-Telegram-Bot-Api-Secret-Token"] = self.webhook["secret_token"]
+        async with aiohttp.ClientSession() as session:
+            for attempt in range(attempts):
+                try:
+                    async with session.post(
+                        self.webhook["url"], data=json.dumps(update), headers=headers
+                    ) as response:
+                        status = response.status
+                except aiohttp.ClientError:
+                    status = 0
+                self.webhook_statuses.append(status)
+                if status == 200:
+                    with self._lock:
+                        self.updates = [u for u in self.updates if u is not update]
+                    return
+                await asyncio.sleep(0.2 * (attempt + 1))
 
     def _wake(self) -> None:
         if self._new_update is not None:
@@ -505,9 +537,20 @@ class FakeTelegram(ThreadedServer):
             "supports_inline_queries": False,
         }
 
+    async def _m_set_webhook(self, params: dict[str, Any], files: Any) -> bool:
+        self.webhook = {"url": params["url"], "secret_token": params.get("secret_token")}
+        return True
+
+    async def _m_delete_webhook(self, params: dict[str, Any], files: Any) -> bool:
+        self.webhook = None
+        return True
+
     async def _m_get_updates(self, params: dict[str, Any], files: Any) -> list[dict[str, Any]]:
+        if self.webhook is not None:  # Telegram refuses getUpdates while a webhook is set
+            return _conflict("can't use getUpdates method while webhook is active")  # type: ignore[return-value]
         self.get_updates_calls += 1
         offset = int(params.get("offset") or 0)
+        self.offsets.append(offset)
         timeout = float(params.get("timeout") or 0)
         limit = int(params.get("limit") or 100)
         if self._new_update is None:
@@ -639,6 +682,12 @@ def _member(user_id: int, status: str) -> dict[str, Any]:
         member.update({right: True for right in rights.split()})
         member.update(can_be_edited=False, is_anonymous=False)
     return member
+
+
+def _conflict(description: str) -> web.Response:
+    return web.json_response(
+        {"ok": False, "error_code": 409, "description": f"Conflict: {description}"}, status=409
+    )
 
 
 def _bad_request(description: str) -> web.Response:

@@ -136,6 +136,11 @@ class Store:
             await self._db.close()
             self._db = None
 
+    async def ping(self) -> None:
+        """Raises when the database does not answer (readiness checks)."""
+        async with self.db.execute("SELECT 1") as cur:
+            await cur.fetchone()
+
     async def schema_version(self) -> int:
         async with self.db.execute("SELECT version FROM schema_version") as cur:
             row = await cur.fetchone()

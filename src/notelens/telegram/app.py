@@ -12,8 +12,9 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import AsyncIterator
 
-from telegram import LinkPreviewOptions, Update
+from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
@@ -24,6 +25,7 @@ from ..store import Store
 from .errors import install_redaction, on_error, quiet_noisy_loggers, redact
 from .handlers import add_handlers, menu
 from .jobs import AlbumCollector, Lanes, RateLimiter
+from .polling import poll
 from .services import SERVICES_KEY, PipelineLike, Services
 
 log = logging.getLogger(__name__)
@@ -45,7 +47,7 @@ def build_app(
         )
     token = settings.telegram_bot_token.get_secret_value().strip()
     secrets = [token]
-    for key in (settings.vlm_api_key, settings.llm_api_key):
+    for key in (settings.vlm_api_key, settings.llm_api_key, settings.webhook_secret):
         if key is not None:
             secrets.append(key.get_secret_value())
     install_redaction(*secrets)
@@ -63,6 +65,9 @@ def build_app(
             )
         )
         .media_write_timeout(60)
+        # No Updater: `polling.poll` or the webhook feed updates in and confirm them only
+        # after they were handled.
+        .updater(None)
         .post_init(_post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
@@ -127,10 +132,10 @@ async def _post_shutdown(app: Application) -> None:
         await s.pipeline.aclose()
 
 
-async def serve(app: Application, stop: asyncio.Event, *, poll_timeout: float = 30) -> None:
-    """Long-poll until `stop` is set, then stop cleanly: the loop `run_polling` would run.
-
-    Raises InvalidToken when Telegram rejects the token (from getMe).
+@contextlib.asynccontextmanager
+async def running(app: Application) -> AsyncIterator[Application]:
+    """The bot started (getMe, menu, store open) for the body, then stopped cleanly: accepted
+    work finishes within the grace period. Raises InvalidToken when Telegram rejects the token.
     """
     try:
         await app.initialize()
@@ -140,21 +145,23 @@ async def serve(app: Application, stop: asyncio.Event, *, poll_timeout: float = 
         raise
     try:
         await _post_init(app)
-        assert app.updater is not None
-        await app.updater.start_polling(timeout=int(poll_timeout), allowed_updates=Update.ALL_TYPES)
         await app.start()
         log.info("NoteLens bot @%s is running", app.bot.username)
         try:
-            await stop.wait()
+            yield app
         finally:
-            if app.updater.running:
-                await app.updater.stop()
             if app.running:
                 await app.stop()
                 await _post_stop(app)
     finally:
         await app.shutdown()
         await _post_shutdown(app)
+
+
+async def serve(app: Application, stop: asyncio.Event, *, poll_timeout: float = 30) -> None:
+    """Long-poll until `stop` is set, then stop cleanly."""
+    async with running(app):
+        await poll(app, stop, poll_timeout=poll_timeout)
 
 
 def run_bot(settings: Settings) -> int:

@@ -1,0 +1,1 @@
+"""The HTTP side, served by `notelens serve`: the Telegram webhook and health checks."""
