@@ -2,6 +2,9 @@
 
 Exit codes: 0 done, 1 some inputs failed, 2 bad usage or unreadable input,
 3 configuration missing (no key, no token), 4 the model endpoint failed.
+
+Messages come from the catalogue (`notelens.i18n`) in the language of `--lang`, else of
+the locale (`LC_ALL`, `LC_MESSAGES`, `LANG`); a file is named by its name, never its path.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from .config import Settings, split_list
-from .pipeline.errors import ConfigError, ImageError, ModelError
+from .i18n import INPUT_ERROR_KEYS, Lang, lang_from_code, plain
+from .pipeline.errors import ConfigError, ImageError, ModelError, describe_os_error
 from .pipeline.images import IMAGE_SUFFIXES, load_bytes, open_image
 from .pipeline.service import Pipeline
 
@@ -78,8 +82,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def ui_language(args: argparse.Namespace) -> Lang:
+    """The language of the messages: `--lang`, else the locale's, as gettext looks it up."""
+    if getattr(args, "lang", None):
+        return lang_from_code(args.lang)
+    env = os.environ
+    return lang_from_code(env.get("LC_ALL") or env.get("LC_MESSAGES") or env.get("LANG"))
+
+
+class InputFileError(Exception):
+    """An input file that cannot be used, with a message that names it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+
+
+def input_error(lang: str, name: str, exc: ImageError | OSError) -> str:
+    """`scan.jpg: This file is not an image I can read.`: by name, in the reader's language."""
+    if isinstance(exc, OSError):
+        return describe_os_error(exc) if exc.filename else f"{name}: {describe_os_error(exc)}"
+    text = plain(lang, exc.code) if exc.code in INPUT_ERROR_KEYS else str(exc)
+    return f"{name}: {text.removeprefix(f'{name}: ')}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    lang = ui_language(args)
     try:
         overrides: dict[str, Any] = {}
         if getattr(args, "engine", None):
@@ -88,7 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             overrides["default_language"] = args.lang
         settings = Settings(**overrides)
     except ValidationError as exc:
-        return fail(f"invalid settings: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}", 3)
+        first = exc.errors()[0]
+        return fail(plain(lang, "cli_bad_setting", name=first["loc"][0], error=first["msg"]), 3)
     if args.command == "bot":
         from .telegram.app import run_bot
 
@@ -98,11 +127,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_serve(settings, args.host, args.port)
     try:
-        return asyncio.run(run(args, settings))
+        return asyncio.run(run(args, settings, lang))
     except ConfigError as exc:
         return fail(str(exc), EXIT_CONFIG)
+    except InputFileError as exc:
+        return fail(str(exc), EXIT_INPUT)
     except ImageError as exc:
         return fail(str(exc), EXIT_INPUT)
+    except OSError as exc:  # writing an output file or folder
+        return fail(describe_os_error(exc), EXIT_INPUT)
     except ModelError as exc:
         return fail(str(exc), EXIT_MODEL)
     except KeyboardInterrupt:
@@ -114,29 +147,40 @@ def fail(message: str, code: int) -> int:
     return code
 
 
-async def run(args: argparse.Namespace, settings: Settings) -> int:
+async def run(args: argparse.Namespace, settings: Settings, lang: str) -> int:
     if args.command == "pages":
-        return await cmd_pages(args, settings)
+        return await cmd_pages(args, settings, lang)
     async with Pipeline(settings) as pipeline:
         if args.command == "classify":
-            return await cmd_classify(args, pipeline)
+            return await cmd_classify(args, pipeline, lang)
         if args.command == "notes":
-            return await cmd_notes(args, pipeline)
-        data = await read(args.image, settings)
-        if args.command == "ocr":
-            result = await pipeline.ocr(data)
-        elif args.command == "captcha":
-            result = await pipeline.captcha(data, length=args.length, alphabet=args.alphabet)
-        else:
-            result = await pipeline.ask(data, args.question)
-        for warning in result.warnings:
-            stderr.print(f"[yellow]warning:[/] {warning}", highlight=False)
+            return await cmd_notes(args, pipeline, lang)
+        data = await read(args.image, settings, lang)
+        try:
+            if args.command == "ocr":
+                result = await pipeline.ocr(data)
+            elif args.command == "captcha":
+                result = await pipeline.captcha(data, length=args.length, alphabet=args.alphabet)
+            else:
+                result = await pipeline.ask(data, args.question)
+        except ImageError as exc:
+            raise InputFileError(input_error(lang, args.image.name, exc)) from exc
+        warn(lang, result.warnings)
         print(result.text)
         return EXIT_OK
 
 
-async def read(path: Path, settings: Settings) -> bytes:
-    return await asyncio.to_thread(load_bytes, path, settings.max_file_bytes)
+def warn(lang: str, warnings: Sequence[str]) -> None:
+    for warning in warnings:
+        stderr.print(f"[yellow]{plain(lang, 'cli_warning', warning=warning)}[/]", highlight=False)
+
+
+async def read(path: Path, settings: Settings, lang: str) -> bytes:
+    """The bytes of an input file; a file that cannot be read is named in the error."""
+    try:
+        return await asyncio.to_thread(load_bytes, path, settings.max_file_bytes)
+    except ImageError as exc:
+        raise InputFileError(input_error(lang, path.name, exc)) from exc
 
 
 def collect(paths: Sequence[Path]) -> list[Path]:
@@ -163,14 +207,14 @@ def progress_bar() -> Progress:
     )
 
 
-async def cmd_classify(args: argparse.Namespace, pipeline: Pipeline) -> int:
+async def cmd_classify(args: argparse.Namespace, pipeline: Pipeline, lang: str) -> int:
     settings = pipeline.settings
     categories = split_list(args.categories) if args.categories else settings.default_categories
     if not categories:
-        return fail("--categories is empty", EXIT_INPUT)
+        return fail(plain(lang, "cli_no_categories"), EXIT_INPUT)
     files = collect(args.paths)
     if not files:
-        return fail("no images found", EXIT_INPUT)
+        return fail(plain(lang, "cli_no_images"), EXIT_INPUT)
     pipeline.ctx.require_vlm("Classification")
 
     # Files are read and decoded just ahead of the model calls, not all at once.
@@ -179,10 +223,12 @@ async def cmd_classify(args: argparse.Namespace, pipeline: Pipeline) -> int:
     async def one(path: Path) -> dict[str, Any]:
         try:
             async with in_flight:
-                data = await read(path, settings)
+                data = await read(path, settings, lang)
                 result = await pipeline.classify(data, categories)  # type: ignore[arg-type]
-        except (ImageError, ModelError) as exc:
+        except (InputFileError, ModelError) as exc:
             return {"file": str(path), "category": None, "error": str(exc)}
+        except ImageError as exc:
+            return {"file": str(path), "category": None, "error": input_error(lang, path.name, exc)}
         row: dict[str, Any] = {"file": str(path), "category": result.category, "raw": result.raw}
         if args.sort_into:
             try:
@@ -192,12 +238,13 @@ async def cmd_classify(args: argparse.Namespace, pipeline: Pipeline) -> int:
                     )
                 )
             except OSError as exc:
-                row["error"] = f"could not {'move' if args.move else 'copy'} the file: {exc}"
+                key = "cli_move_failed" if args.move else "cli_copy_failed"
+                row["error"] = plain(lang, key, error=input_error(lang, path.name, exc))
         return row
 
     rows: list[dict[str, Any]] = []
     with progress_bar() as bar:
-        task = bar.add_task("classifying", total=len(files))
+        task = bar.add_task(plain(lang, "cli_classifying"), total=len(files))
         for next_done in asyncio.as_completed([one(f) for f in files]):
             row = await next_done
             rows.append(row)
@@ -207,12 +254,11 @@ async def cmd_classify(args: argparse.Namespace, pipeline: Pipeline) -> int:
     if not args.json:
         order = {str(f): i for i, f in enumerate(files)}
         table = Table()
-        for column in ("file", "category", "answer"):
-            table.add_column(column, overflow="fold")
+        for column in ("cli_col_file", "cli_col_category", "cli_col_answer"):
+            table.add_column(plain(lang, column), overflow="fold")
+        failed = f"[red]{plain(lang, 'cli_failed')}[/]"
         for row in sorted(rows, key=lambda r: order[r["file"]]):
-            table.add_row(
-                row["file"], row["category"] or "[red]error[/]", row.get("error") or row["raw"]
-            )
+            table.add_row(row["file"], row["category"] or failed, row.get("error") or row["raw"])
         Console().print(table)
     return EXIT_PARTIAL if any(r.get("error") for r in rows) else EXIT_OK
 
@@ -251,41 +297,51 @@ def sort_file(src: Path, root: Path, category: str, move: bool) -> Path:
     return dest
 
 
-async def cmd_notes(args: argparse.Namespace, pipeline: Pipeline) -> int:
-    images = [await read(p, pipeline.settings) for p in args.images]
+async def cmd_notes(args: argparse.Namespace, pipeline: Pipeline, lang: str) -> int:
+    """The document is in `--lang`, else in the language of its text; so are the messages."""
+    images = [await read(p, pipeline.settings, lang) for p in args.images]
+    names = [p.name for p in args.images]
     with progress_bar() as bar:
-        task = bar.add_task("reading pages", total=None)
+        task = bar.add_task(plain(lang, "cli_reading_pages"), total=None)
 
         async def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        result = await pipeline.notes(images, progress=progress)
-    for warning in result.warnings:
-        stderr.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        try:
+            result = await pipeline.notes(
+                images, language=args.lang, names=names, progress=progress
+            )
+        except ImageError as exc:  # every input failed: the first one is named
+            raise InputFileError(input_error(lang, names[0], exc)) from exc
+    lang = args.lang or result.language
+    warn(lang, result.warnings)
     if args.output:
         await asyncio.to_thread(args.output.write_text, result.markdown, encoding="utf-8")
-        stderr.print(f"wrote {args.output} ({len(result.pages)} pages)", highlight=False)
+        wrote = plain(lang, "cli_wrote", path=args.output, n=len(result.pages))
+        stderr.print(wrote, highlight=False)
     else:
         print(result.markdown, end="")
     return EXIT_PARTIAL if result.failed_pages else EXIT_OK
 
 
-async def cmd_pages(args: argparse.Namespace, settings: Settings) -> int:
+async def cmd_pages(args: argparse.Namespace, settings: Settings, lang: str) -> int:
     from .pipeline.pages import split_pages, split_to_json
 
-    data = await read(args.image, settings)
-    img = await asyncio.to_thread(open_image, data, max_pixels=settings.max_image_pixels)
+    data = await read(args.image, settings, lang)
+    try:
+        img = await asyncio.to_thread(open_image, data, max_pixels=settings.max_image_pixels)
+    except ImageError as exc:
+        raise InputFileError(input_error(lang, args.image.name, exc)) from exc
     split = await asyncio.to_thread(split_pages, img)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         for i, page in enumerate(split.pages, 1):
             await asyncio.to_thread(page.image.save, args.out / f"page-{i:02d}.png")
-    for warning in split.warnings:
-        stderr.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    warn(lang, split.warnings)
     if args.json:
         print(json.dumps(split_to_json(split)))
     else:
-        print(f"{len(split.pages)} page(s), {split.kind}")
+        print(plain(lang, "cli_pages_found", n=len(split.pages), kind=split.kind))
         for i, page in enumerate(split.pages, 1):
             corners = " ".join(f"({x:.0f},{y:.0f})" for x, y in page.quad)
             print(f"  {i}: {page.image.width}×{page.image.height}  {corners}")

@@ -211,7 +211,7 @@ async def test_post_confirm_discard_and_the_monthly_ledger(
     assert "#1 · 2026-10-05 · 全家 FamilyMart" in ledger.text
     assert "date on the receipt" in ledger.text  # which date decides the month
     november = await say(tg, "/receipts 2026-11", BOB)
-    assert ": 1 receipts" in november.text and "#4" in november.text
+    assert ": 1 receipt\n" in november.text and "#4" in november.text
     bad = await say(tg, "/receipts month 11/2026", BOB)
     assert "YYYY-MM" in bad.text
 
@@ -379,7 +379,7 @@ async def test_duplicates_are_flagged_not_counted(
     assert "same shop, date and total" in other.text
 
     ledger = await say(tg, "/receipts month 2026-10", ALICE)
-    assert ": 1 receipts" in ledger.text
+    assert ": 1 receipt\n" in ledger.text
     # Saying so explicitly adds it after all.
     await press(tg, other, "Add anyway", BOB)
     assert "Saved as <b>#2</b>" in last_edit(tg).text
@@ -431,7 +431,7 @@ async def test_clear_is_for_admins_and_asks_first(
     await press(tg, ask, "Delete all", ALICE)
     assert "Deleted 2 receipts" in last_edit(tg).text
     ledger = await say(tg, "/receipts month 2026-10", ALICE)
-    assert ": 1 receipts" in ledger.text and "#3" in ledger.text
+    assert ": 1 receipt\n" in ledger.text and "#3" in ledger.text
     cancel = await say(tg, "/receipts clear", ALICE)
     await press(tg, cancel, "Cancel", ALICE)
     assert "nothing was deleted" in last_edit(tg).text
@@ -452,7 +452,7 @@ async def test_chats_never_see_each_others_receipts(
     assert "Alpha" in first.text and "Beta" not in first.text and "Gamma" not in first.text
     assert "Beta" in second.text and "Alpha" not in second.text and "#1" in second.text
     assert "Gamma" in private.text and "Alpha" not in private.text
-    assert "Nothing" not in private.text and ": 1 receipts" in private.text
+    assert "Nothing" not in private.text and ": 1 receipt\n" in private.text
     bob_private = await say(tg, "/receipts month 2026-10", BOB, None)
     assert "No receipts" in bob_private.text
     # Exported files hold only their chat's receipts.
@@ -499,7 +499,7 @@ async def test_forgetme_deletes_the_users_data_everywhere(
     assert "已删除" in last_edit(tg).text
 
     ledger = await say(tg, "/receipts month 2026-10", BOB, GROUP)
-    assert "Bobs" in ledger.text and "Mine" not in ledger.text and ": 1 receipts" in ledger.text
+    assert "Bobs" in ledger.text and "Mine" not in ledger.text and ": 1 receipt\n" in ledger.text
     private = await say(tg, "/receipts month 2026-10", ALICE, None)
     assert "No receipts" in private.text  # English again: her /lang zh is gone too
     store = services_of(bot).store

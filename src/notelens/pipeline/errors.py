@@ -7,6 +7,8 @@ a secret or a URL with a token in it.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class NoteLensError(Exception):
     code = "error"
@@ -50,3 +52,11 @@ class ModelOutputError(ModelError):
     """The model answered, but with nothing usable (empty, cut off, looping, garbage)."""
 
     code = "model_output"
+
+
+def describe_os_error(exc: OSError) -> str:
+    """`notes.md: Permission denied`: the file by its name and what went wrong, never its path
+    (and never Python's `[Errno 13]` wording)."""
+    name = Path(str(exc.filename)).name if exc.filename else None
+    reason = exc.strerror or type(exc).__name__
+    return f"{name}: {reason}" if name else reason

@@ -58,6 +58,7 @@ class PageResult:
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
     engine: Engine = "vlm"
+    error_code: str | None = None  # the NoteLensError code, for a message in the reader's language
 
     @property
     def ok(self) -> bool:
@@ -68,6 +69,7 @@ class PageResult:
 class NotesResult(TaskResult):
     title: str = ""
     markdown: str = ""
+    language: str = "en"  # of the document: as asked, else detected from the text
     pages: list[PageResult] = field(default_factory=list)
 
     @property

@@ -67,9 +67,11 @@ class Pipeline:
         images: Sequence[ImageInput],
         *,
         language: str | None = None,
+        names: Sequence[str] | None = None,
         progress: Progress | None = None,
     ) -> NotesResult:
-        return await notes(self.ctx, images, language=self._lang(language), progress=progress)
+        """Without a `language`, the document is in the language of the text it reads."""
+        return await notes(self.ctx, images, language=language, names=names, progress=progress)
 
     async def receipt(self, image: ImageInput, *, language: str | None = None) -> ReceiptResult:
         return await receipt(self.ctx, image, language=self._lang(language))

@@ -13,7 +13,7 @@ from telegram.ext import ContextTypes
 from ..jobs.types import Job, MediaRef
 from . import replies
 from .errors import report
-from .i18n import lang_from_code, t, too_big_text
+from .i18n import lang_from_code, plain, t, too_big_text
 from .media import Unsupported, media_ref, mentions, parse_command, too_big
 from .services import Services, services
 
@@ -69,10 +69,8 @@ def refuse(context: ContextTypes.DEFAULT_TYPE, update: Update, user: User, chat:
 
 
 async def alert_refused(query: CallbackQuery, lang: str, user_id: int) -> None:
-    """A button pressed by someone the bot does not serve: alerts are plain text, so the HTML
-    tags of the catalogue message go."""
-    text = t(lang, "refused", user_id=user_id)
-    await query.answer(text.replace("<code>", "").replace("</code>", ""), show_alert=True)
+    """A button pressed by someone the bot does not serve (alerts are plain text)."""
+    await query.answer(plain(lang, "refused", user_id=user_id), show_alert=True)
 
 
 def rate_limit_text(s: Services, lang: str, wait: float) -> str:

@@ -39,7 +39,7 @@ from .gating import (
     submit,
     user_lang,
 )
-from .i18n import LANGS, MENU_COMMANDS, TASKS, lang_from_code, mode_name, t
+from .i18n import LANGS, MENU_COMMANDS, TASKS, lang_from_code, mode_name, plain, t
 from .jobs import Album
 from .media import (
     Unsupported,
@@ -423,10 +423,11 @@ async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await alert_refused(query, lang, user.id)
     elif limited:
         await query.answer(
-            t(lang, "rate_limited", n=s.settings.user_jobs_per_minute, seconds=60), show_alert=True
+            plain(lang, "rate_limited", n=s.settings.user_jobs_per_minute, seconds=60),
+            show_alert=True,
         )
     else:
-        await query.answer(t(lang, "cb_working") if valid else None)
+        await query.answer(plain(lang, "cb_working") if valid else None)
 
 
 # --- wiring ----------------------------------------------------------------------

@@ -19,7 +19,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from ..jobs.types import Job
 from ..pipeline.images import open_image, perceptual_hash
 from . import replies
-from .i18n import t
+from .i18n import plain, t
 from .ledger import PENDING, Duplicate, Entry
 from .receipt_views import duplicate_note, paid_by, receipt_body
 from .services import ImageInput, Services
@@ -135,11 +135,11 @@ async def decide(
     ledger = services.ledger
     entry = await ledger.get(receipt_id)
     if entry is None or entry.chat_id != chat_id or entry.status != PENDING:
-        return Outcome(alert=t(lang, "cb_stale"))
+        return Outcome(alert=plain(lang, "cb_stale"))
     # The payer decides what counts as theirs (or an admin), not whoever asked for the reading.
     may = user_id == entry.poster_id or await services.admins.is_admin(bot, chat_id, user_id)
     if not may:
-        return Outcome(alert=t(lang, "cb_not_yours", name=entry.poster_name))
+        return Outcome(alert=plain(lang, "cb_not_yours", name=entry.poster_name))
     if action == "no":
         await ledger.delete(receipt_id)
         return Outcome(text=summary(lang, entry, head=t(lang, "receipt_discarded")))
@@ -153,6 +153,6 @@ async def decide(
             )
     confirmed = await ledger.confirm(receipt_id, forced=action == "add")
     if confirmed is None:
-        return Outcome(alert=t(lang, "cb_stale"))
+        return Outcome(alert=plain(lang, "cb_stale"))
     log.info("receipt %s confirmed as #%s in chat %s", receipt_id, confirmed.seq, chat_id)
     return Outcome(text=summary(lang, confirmed, head=t(lang, "receipt_saved", n=confirmed.seq)))

@@ -37,7 +37,7 @@ from .gating import (
     submit,
     user_lang,
 )
-from .i18n import t
+from .i18n import plain, t
 from .ledger import Entry
 from .media import Unsupported, is_receipt_caption, media_ref, parse_command, too_big
 from .receipt_flow import Outcome, decide
@@ -436,7 +436,7 @@ async def on_forgetme(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
                 ]
             ]
         )
-        text = t(lang, "forget_ask", n=n, chats=chats)
+        text = t(lang, "forget_ask", n=n, where=plain(lang, "in_chats", n=chats))
         await replies.send_html(context.bot, chat.id, text, reply_markup=markup)
 
     submit(context, update, user.id, work)
@@ -501,7 +501,7 @@ async def _clear(
     yes: bool,
 ) -> Outcome:
     if not await s.admins.is_admin(context.bot, chat_id, user.id):
-        return Outcome(alert=t(lang, "admins_only"))
+        return Outcome(alert=plain(lang, "admins_only"))
     if not yes:
         return Outcome(text=t(lang, "cancelled"))
     n = await s.ledger.clear(chat_id, up_to=last)
@@ -511,7 +511,7 @@ async def _clear(
 
 async def _forget(s: Services, user: User, lang: str, owner: int, yes: bool) -> Outcome:
     if user.id != owner:
-        return Outcome(alert=t(lang, "cb_only_you"))
+        return Outcome(alert=plain(lang, "cb_only_you"))
     if not yes:
         return Outcome(text=t(lang, "cancelled"))
     n = await s.ledger.forget(user.id)

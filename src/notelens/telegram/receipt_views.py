@@ -14,13 +14,16 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
+from babel.numbers import format_currency
+
 from ..pipeline.tasks.receipt import Receipt
 from .i18n import t
 from .ledger import Duplicate, Entry
 from .replies import escape
-from .settlement import balances, minor_unit, settle
+from .settlement import balances, settle
 
 MAX_ITEMS_SHOWN = 8
+LOCALES = {"zh": "zh_Hans_CN", "en": "en"}
 MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 # Characters that make Excel or LibreOffice run a cell as a formula.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -41,16 +44,21 @@ CSV_COLUMNS = (
 # --- numbers, months, names --------------------------------------------------------
 
 
-def amount(value: Decimal, currency: str) -> str:
-    """`1,234.50 CNY`: padded to the currency's minor unit when that loses nothing."""
-    unit = minor_unit(currency)
-    if value == value.quantize(unit):
-        value = value.quantize(unit)
-    return f"{value:,} {currency}"
+def amount(value: Decimal, currency: str, lang: str = "en") -> str:
+    """`1,234.50 CNY`: the currency's decimals, more when the amount has them (never rounded);
+    the ISO code, not a symbol, since ¥ is both yuan and yen."""
+    return format_currency(
+        value,
+        currency,
+        format="#,##0 ¤¤",
+        locale=LOCALES.get(lang, "en"),
+        currency_digits=True,
+        decimal_quantization=False,
+    )
 
 
-def amounts(per_currency: dict[str, Decimal]) -> str:
-    return " · ".join(amount(v, c) for c, v in sorted(per_currency.items()))
+def amounts(per_currency: dict[str, Decimal], lang: str = "en") -> str:
+    return " · ".join(amount(v, c, lang) for c, v in sorted(per_currency.items()))
 
 
 def parse_month(text: str) -> str | None:
@@ -101,7 +109,7 @@ def receipt_body(lang: str, receipt: Receipt, posted_at: float) -> str:
             merchant=r.merchant or t(lang, "receipt_no_merchant"),
             date=r.date.isoformat() if r.date else t(lang, "receipt_no_date"),
         ),
-        t(lang, "receipt_total", amount=amount(r.total, r.currency)),
+        t(lang, "receipt_total", amount=amount(r.total, r.currency, lang)),
     ]
     # Item names come from the model: escape them like any value.
     lines += [escape(_item_line(i.name, i.quantity, i.amount)) for i in r.items[:MAX_ITEMS_SHOWN]]
@@ -113,8 +121,8 @@ def receipt_body(lang: str, receipt: Receipt, posted_at: float) -> str:
             t(
                 lang,
                 "receipt_items_mismatch",
-                items=amount(items_total, r.currency),
-                total=amount(r.total, r.currency),
+                items=amount(items_total, r.currency, lang),
+                total=amount(r.total, r.currency, lang),
             )
         )
     if r.date is not None and r.date > local_time(posted_at).date() + dt.timedelta(days=1):
@@ -167,10 +175,10 @@ def ledger_text(lang: str, entries: Sequence[Entry], month: str | None) -> str:
                 "ledger_person",
                 name=names[person],
                 n=counts[person],
-                amounts=amounts(paid[person]),
+                amounts=amounts(paid[person], lang),
             )
         )
-    lines += [t(lang, "ledger_total", amounts=amounts(grand)), "", t(lang, "ledger_list")]
+    lines += [t(lang, "ledger_total", amounts=amounts(grand, lang)), "", t(lang, "ledger_list")]
     for e in entries:
         lines.append(
             t(
@@ -179,7 +187,7 @@ def ledger_text(lang: str, entries: Sequence[Entry], month: str | None) -> str:
                 n=e.seq,
                 date=(e.receipt.date or local_time(e.posted_at).date()).isoformat(),
                 merchant=e.receipt.merchant or t(lang, "receipt_no_merchant"),
-                amount=amount(e.total, e.currency),
+                amount=amount(e.total, e.currency, lang),
                 name=e.poster_name,
             )
         )
@@ -210,9 +218,9 @@ def split_text(lang: str, entries: Sequence[Entry], month: str | None) -> str:
                 lang,
                 "split_currency",
                 currency=currency,
-                total=amount(total, currency),
-                people=len(paid),
-                share=amount(max(shares), currency),
+                total=amount(total, currency, lang),
+                n=len(paid),
+                share=amount(max(shares), currency, lang),
             ),
         ]
         transfers = settle(paid, currency)
@@ -225,7 +233,7 @@ def split_text(lang: str, entries: Sequence[Entry], month: str | None) -> str:
                     "split_transfer",
                     debtor=names[tr.debtor],
                     creditor=names[tr.creditor],
-                    amount=amount(tr.amount, currency),
+                    amount=amount(tr.amount, currency, lang),
                 )
             )
     return "\n".join(lines)

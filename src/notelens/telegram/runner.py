@@ -16,6 +16,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.constants import ChatAction
 from telegram.error import BadRequest, TelegramError
 
+from ..i18n import INPUT_ERROR_KEYS
 from ..jobs.types import Job
 from ..pipeline.errors import ConfigError, ImageError, ModelError
 from ..pipeline.pdf import render_pdf
@@ -29,15 +30,7 @@ from .services import ImageInput, Services
 
 log = logging.getLogger(__name__)
 
-IMAGE_ERROR_KEYS = {
-    "image_empty",
-    "not_image",
-    "image_corrupt",
-    "image_too_large",
-    "pdf_invalid",
-    "pdf_empty",
-    "download_failed",
-}
+IMAGE_ERROR_KEYS = INPUT_ERROR_KEYS
 
 
 def task_buttons(lang: str, job_id: int, exclude: str | None = None) -> InlineKeyboardMarkup:
@@ -112,7 +105,7 @@ class Progress:
     async def finish(self, total: int) -> None:
         if self.message is not None:
             with contextlib.suppress(TelegramError):
-                await self.message.edit_text(t(self.lang, "progress_done", total=total))
+                await self.message.edit_text(t(self.lang, "progress_done", n=total))
 
 
 async def run_job(services: Services, bot: Bot, job: Job, lang: str) -> None:

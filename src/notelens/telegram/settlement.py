@@ -4,7 +4,8 @@ Per currency, in that currency's smallest unit, so that every balance is exact:
 shares are the total divided evenly, the leftover units going one each to the
 first people in a stable order. Transfers then match the largest debtor with the
 largest creditor; each transfer settles at least one person, so n people need at
-most n − 1 transfers.
+most n − 1 transfers. A currency's smallest unit is what the Unicode CLDR says (through
+Babel): 0.01 CNY, 1 JPY, 1 HUF, 0.001 KWD.
 """
 
 from __future__ import annotations
@@ -13,9 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
-# ISO 4217 exponents that are not 2.
-ZERO_DECIMALS = {"JPY", "KRW", "VND", "CLP", "ISK", "UGX", "PYG", "XAF", "XOF", "IDR", "HUF", "TWD"}
-THREE_DECIMALS = {"BHD", "KWD", "OMR", "JOD", "TND", "IQD", "LYD"}
+from babel.numbers import get_currency_precision
 
 
 @dataclass(frozen=True)
@@ -27,11 +26,8 @@ class Transfer:
 
 
 def minor_unit(currency: str) -> Decimal:
-    if currency in ZERO_DECIMALS:
-        return Decimal(1)
-    if currency in THREE_DECIMALS:
-        return Decimal("0.001")
-    return Decimal("0.01")
+    """The smallest amount the currency is counted in (0.01 for a code CLDR does not know)."""
+    return Decimal(1).scaleb(-get_currency_precision(currency))
 
 
 def balances(paid: Mapping[int, Decimal], currency: str) -> dict[int, Decimal]:

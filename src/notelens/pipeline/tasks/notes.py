@@ -2,7 +2,8 @@
 
 Pages are read concurrently (the model client bounds how many at once) and kept
 in order. A page that fails keeps its place in the document with a visible note;
-nothing the user sent is dropped.
+nothing the user sent is dropped. The document's own words (headings, summary, notes)
+are in the language asked for, else in the language of the text that was read.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from datetime import date
 
 from PIL import Image
 
+from ...i18n import INPUT_ERROR_KEYS, detect_language, plain
 from .. import prompts
 from ..context import Context, ImageInput
-from ..errors import ModelError, NoteLensError
+from ..errors import ModelError, NoteLensError, describe_os_error
 from ..results import NotesResult, PageResult, Usage
 from .ocr import ocr
 
@@ -25,33 +27,6 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], Awaitable[None]]
 POLISH_MAX_TOKENS = 4096
-
-TEXT = {
-    "zh": {
-        "title": "笔记",
-        "page": "第 {n} 页",
-        "raw": "原始识别文本",
-        "failed": "⚠️ 这一页没能识别：{error}",
-        "blank": "（空白页）",
-        "unpolished_doc": "> 未润色：没有配置文本模型，以下是原始识别结果。",
-        "unpolished_page": "> ⚠️ 这一页未能润色（{error}），以下是原始识别结果。",
-        "summary": "> 共 {pages} 页 · {day}{failed}",
-        "failed_summary": " · ⚠️ {n} 页识别失败",
-        "split": "> 注意：{warning}",
-    },
-    "en": {
-        "title": "Notes",
-        "page": "Page {n}",
-        "raw": "Raw OCR text",
-        "failed": "⚠️ This page could not be read: {error}",
-        "blank": "(blank page)",
-        "unpolished_doc": "> Not polished: no text model is configured; this is the raw OCR.",
-        "unpolished_page": "> ⚠️ This page could not be polished ({error}); this is the raw OCR.",
-        "summary": "> {pages} pages · {day}{failed}",
-        "failed_summary": " · ⚠️ {n} failed",
-        "split": "> Note: {warning}",
-    },
-}
 
 
 def _pages_for_ocr(img: Image.Image) -> tuple[list[Image.Image], list[str]]:
@@ -95,8 +70,11 @@ async def read_page(
     usage = Usage()
     try:
         result = await ocr(ctx, img, language=language)
-    except (NoteLensError, OSError) as exc:
-        page.error = str(exc)
+    except NoteLensError as exc:
+        page.error, page.error_code = str(exc), exc.code
+        return usage
+    except OSError as exc:  # a prompt file: named, never its path
+        page.error = describe_os_error(exc)
         return usage
     page.ocr_text, page.engine, usage = result.text, result.engine, result.usage
     page.warnings += result.warnings
@@ -113,11 +91,14 @@ async def notes(
     ctx: Context,
     images: Sequence[ImageInput],
     *,
-    language: str = "zh",
+    language: str | None = None,
+    names: Sequence[str] | None = None,
     progress: Progress | None = None,
 ) -> NotesResult:
-    lang = language if language in TEXT else "en"
-    warnings: list[str] = []
+    """`language` is the request's (None: read with the default prompts, and write the document
+    in the language of the text); `names` name the inputs in failure notes (e.g. file names)."""
+    lang = language or ctx.settings.default_language
+    split_warnings: list[tuple[int, str]] = []
     pages: list[PageResult] = []
     crops: list[Image.Image | None] = []
 
@@ -130,11 +111,12 @@ async def notes(
         if isinstance(split, BaseException):
             if not isinstance(split, NoteLensError):
                 raise split
-            pages.append(PageResult(len(pages) + 1, source, error=str(split)))
+            failed = PageResult(len(pages) + 1, source, error=str(split), error_code=split.code)
+            pages.append(failed)
             crops.append(None)
             continue
-        page_images, split_warnings = split
-        warnings += [f"image {source}: {w}" for w in split_warnings]
+        page_images, found_warnings = split
+        split_warnings += [(source, w) for w in found_warnings]
         for img in page_images:
             pages.append(PageResult(len(pages) + 1, source))
             crops.append(img)
@@ -155,18 +137,28 @@ async def notes(
 
     usages = await asyncio.gather(*(run(p, img) for p, img in zip(pages, crops, strict=True)))
     usage = sum(usages, Usage())
-    title = make_title(pages, lang)
-    markdown = render_markdown(title, pages, lang, polishing=polishing, warnings=warnings)
     text = "\n\n".join(p.polished or p.ocr_text for p in pages if p.ok)
+    doc_lang = ("zh" if language == "zh" else "en") if language else detect_language(text, lang)
+    title = make_title(pages, doc_lang)
+    warnings = [
+        plain(doc_lang, "doc_image_warning", n=source, warning=w) for source, w in split_warnings
+    ]
+    markdown = render_markdown(
+        title, pages, doc_lang, polishing=polishing, warnings=warnings, names=names
+    )
+    page_warnings = [
+        plain(doc_lang, "doc_page_warning", n=p.index, warning=w) for p in pages for w in p.warnings
+    ]
     return NotesResult(
         text=text,
         raw="\n\n".join(p.ocr_text for p in pages),
         usage=usage,
-        warnings=warnings + [f"page {p.index}: {w}" for p in pages for w in p.warnings],
+        warnings=warnings + page_warnings,
         engine="local" if pages and all(p.engine == "local" for p in pages) else "vlm",
         title=title,
         markdown=markdown,
         pages=pages,
+        language=doc_lang,
     )
 
 
@@ -184,7 +176,7 @@ def make_title(pages: list[PageResult], language: str) -> str:
             line = line.strip(" #*>-")
             if line:
                 return line[:40]
-    return TEXT[language]["title"]
+    return plain(language, "doc_title")
 
 
 def demote_headings(text: str) -> str:
@@ -206,40 +198,56 @@ def render_markdown(
     polishing: bool,
     warnings: list[str],
     day: date | None = None,
+    names: Sequence[str] | None = None,
 ) -> str:
-    t = TEXT[language]
+    lang = language
     failed = [p for p in pages if not p.ok]
-    failed_note = t["failed_summary"].format(n=len(failed)) if failed else ""
+    failed_note = plain(lang, "doc_failed_summary", n=len(failed)) if failed else ""
     day_text = (day or date.today()).isoformat()
     out = [
         f"# {title}",
         "",
-        t["summary"].format(pages=len(pages), day=day_text, failed=failed_note),
+        plain(lang, "doc_summary", n=len(pages), day=day_text, failed=failed_note),
     ]
     if not polishing:
-        out += ["", t["unpolished_doc"]]
-    out += ["", *(t["split"].format(warning=w) for w in warnings)] if warnings else []
+        out += ["", plain(lang, "doc_unpolished")]
+    out += ["", *(plain(lang, "doc_split_note", warning=w) for w in warnings)] if warnings else []
     for page in pages:
-        out += ["", f"## {t['page'].format(n=page.index)}", ""]
+        out += ["", f"## {plain(lang, 'doc_page', n=page.index)}", ""]
         if not page.ok:
-            out.append(f"> {t['failed'].format(error=page.error)}")
+            out.append(f"> {page_failure(lang, page, names)}")
             continue
         if not page.ocr_text.strip():
-            out.append(t["blank"])
+            out.append(plain(lang, "doc_blank"))
             continue
         if page.polished is None:  # the raw OCR is the page's text
             if polishing:
                 error = next((w for w in page.warnings if w.startswith("not polished")), "")
-                out += [t["unpolished_page"].format(error=error.removeprefix("not polished: ")), ""]
+                error = error.removeprefix("not polished: ")
+                out += [plain(lang, "doc_unpolished_page", error=error), ""]
             out.append(demote_headings(page.ocr_text.strip()))
             continue
         out += [
             demote_headings(page.polished.strip()),
             "",
-            f"<details><summary>{t['raw']}</summary>",
+            f"<details><summary>{plain(lang, 'doc_raw')}</summary>",
             "",
             fenced(page.ocr_text.strip()),
             "",
             "</details>",
         ]
     return "\n".join(out).rstrip() + "\n"
+
+
+def page_failure(language: str, page: PageResult, names: Sequence[str] | None) -> str:
+    """Why a page is missing, in the document's language, naming its input when known."""
+    code = page.error_code
+    if code in INPUT_ERROR_KEYS:
+        error = plain(language, code)
+    elif code is not None and code.startswith("model"):
+        error = plain(language, "doc_model_failed", code=code)
+    else:
+        error = page.error or ""
+    if names is not None and 0 < page.source <= len(names):
+        return plain(language, "doc_file_failed", name=names[page.source - 1], error=error)
+    return plain(language, "doc_page_failed", error=error)
