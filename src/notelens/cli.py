@@ -25,7 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from .config import Settings, split_list
-from .i18n import INPUT_ERROR_KEYS, Lang, lang_from_code, plain
+from .i18n import INPUT_ERROR_KEYS, N_, Lang, lang_from_code, plain
 from .pipeline.errors import ConfigError, ImageError, ModelError, describe_os_error
 from .pipeline.images import IMAGE_SUFFIXES, load_bytes, open_image
 from .pipeline.service import Pipeline
@@ -172,7 +172,8 @@ async def run(args: argparse.Namespace, settings: Settings, lang: str) -> int:
 
 def warn(lang: str, warnings: Sequence[str]) -> None:
     for warning in warnings:
-        stderr.print(f"[yellow]{plain(lang, 'cli_warning', warning=warning)}[/]", highlight=False)
+        text = plain(lang, "cli_warning", warning=warning)
+        stderr.print(f"[yellow]{text}[/]", highlight=False)
 
 
 async def read(path: Path, settings: Settings, lang: str) -> bytes:
@@ -238,8 +239,12 @@ async def cmd_classify(args: argparse.Namespace, pipeline: Pipeline, lang: str) 
                     )
                 )
             except OSError as exc:
-                key = "cli_move_failed" if args.move else "cli_copy_failed"
-                row["error"] = plain(lang, key, error=input_error(lang, path.name, exc))
+                error = input_error(lang, path.name, exc)
+                row["error"] = (
+                    plain(lang, "cli_move_failed", error=error)
+                    if args.move
+                    else plain(lang, "cli_copy_failed", error=error)
+                )
         return row
 
     rows: list[dict[str, Any]] = []
@@ -254,9 +259,9 @@ async def cmd_classify(args: argparse.Namespace, pipeline: Pipeline, lang: str) 
     if not args.json:
         order = {str(f): i for i, f in enumerate(files)}
         table = Table()
-        for column in ("cli_col_file", "cli_col_category", "cli_col_answer"):
+        for column in (N_("cli_col_file"), N_("cli_col_category"), N_("cli_col_answer")):
             table.add_column(plain(lang, column), overflow="fold")
-        failed = f"[red]{plain(lang, 'cli_failed')}[/]"
+        failed = "[red]" + plain(lang, "cli_failed") + "[/]"
         for row in sorted(rows, key=lambda r: order[r["file"]]):
             table.add_row(row["file"], row["category"] or failed, row.get("error") or row["raw"])
         Console().print(table)

@@ -12,11 +12,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from notelens.i18n import catalogue
 from notelens.jobs.types import Job, MediaRef
 from notelens.store import Store
 from notelens.store import sqlite as store_module
 from notelens.telegram.handlers import edit_categories
-from notelens.i18n import catalogue
 from notelens.telegram.i18n import lang_from_code, t
 from notelens.telegram.jobs import Lanes, RateLimiter
 from notelens.telegram.media import looks_like_question, parse_command

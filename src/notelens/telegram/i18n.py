@@ -22,6 +22,16 @@ __all__ = [
 TASKS = ("notes", "ocr", "classify", "captcha")
 TASK_BUTTONS = (N_("btn_notes"), N_("btn_ocr"), N_("btn_classify"), N_("btn_captcha"))
 MODE_NAMES = (N_("mode_notes"), N_("mode_ocr"), N_("mode_classify"), N_("mode_captcha"))
+# Keys the handlers pick at run time (`key = ... ; t(lang, key)`, `f"dup_{reason}"`).
+RUNTIME_KEYS = (
+    N_("categories_empty"),
+    N_("categories_too_many"),
+    N_("need_photo"),
+    N_("send_photo"),
+    N_("dup_same_photo"),
+    N_("dup_similar_photo"),
+    N_("dup_same_details"),
+)
 
 MENU_COMMANDS = (
     "start",

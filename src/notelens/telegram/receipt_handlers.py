@@ -400,14 +400,14 @@ async def _auto(
         return
     choice = args[0].lower() if len(args) == 1 else ""
     if choice not in ("on", "off"):
-        state = t(lang, "state_on" if s.ledger.auto(chat.id) else "state_off")
+        state = t(lang, "state_on") if s.ledger.auto(chat.id) else t(lang, "state_off")
         await say(context, chat.id, t(lang, "auto_usage", state=state))
         return
     if not await s.admins.is_admin(context.bot, chat.id, user.id):
         await say(context, chat.id, t(lang, "admins_only"))
         return
     await s.ledger.set_auto(chat.id, choice == "on")
-    text = t(lang, "auto_on" if choice == "on" else "auto_off")
+    text = t(lang, "auto_on") if choice == "on" else t(lang, "auto_off")
     if choice == "on" and not context.bot.can_read_all_group_messages:
         text += "\n\n" + t(lang, "auto_privacy")
     await say(context, chat.id, text)

@@ -213,7 +213,7 @@ def render_markdown(
         out += ["", plain(lang, "doc_unpolished")]
     out += ["", *(plain(lang, "doc_split_note", warning=w) for w in warnings)] if warnings else []
     for page in pages:
-        out += ["", f"## {plain(lang, 'doc_page', n=page.index)}", ""]
+        out += ["", "## " + plain(lang, "doc_page", n=page.index), ""]
         if not page.ok:
             out.append(f"> {page_failure(lang, page, names)}")
             continue
@@ -230,7 +230,7 @@ def render_markdown(
         out += [
             demote_headings(page.polished.strip()),
             "",
-            f"<details><summary>{plain(lang, 'doc_raw')}</summary>",
+            "<details><summary>" + plain(lang, "doc_raw") + "</summary>",
             "",
             fenced(page.ocr_text.strip()),
             "",
