@@ -180,3 +180,77 @@ def test_console_script_runs_end_to_end(fake_model: FakeOpenAI, photos: Path) ->
     assert done.returncode == 0, done.stderr
     assert {r["category"] for r in json_lines(done.stdout)} == {"宠物", "工作"}
     assert SECRET not in done.stdout + done.stderr
+
+
+def reads_as(text_: str):  # type: ignore[no-untyped-def]
+    """The fake model reads every page as `text_` and polishes it unchanged."""
+
+    def respond(req: Recorded) -> fake.Reply:
+        return fake.text(text_ if req.image_urls else req.user_text)
+
+    return respond
+
+
+def page_image(path: Path) -> Path:
+    render_lines(["Some lines of notes", "and a second one"]).save(path)
+    return path
+
+
+def test_notes_document_follows_the_language_of_its_text(env, tmp_path, capsys) -> None:
+    env.responder = reads_as("# Meeting\nBudget, hiring and the plan for the third quarter.")
+    assert main(["notes", str(page_image(tmp_path / "page.png"))]) == 0
+    out = capsys.readouterr().out
+    assert "> 1 page · " in out and "## Page 1" in out
+    assert "共" not in out and "页" not in out
+
+    env.responder = reads_as("# 会议\n预算、招聘和第三季度的计划。")
+    assert main(["notes", str(tmp_path / "page.png")]) == 0
+    out = capsys.readouterr().out
+    assert "> 共 1 页 · " in out and "## 第 1 页" in out
+
+    # Asked for a language: the document is in it, whatever the text.
+    assert main(["notes", str(tmp_path / "page.png"), "--lang", "en"]) == 0
+    assert "> 1 page · " in capsys.readouterr().out
+
+
+def test_errors_name_the_file_never_its_path(env, photos, tmp_path, capsys, monkeypatch) -> None:
+    folder = str(photos)
+    assert main(["ocr", str(photos / "notes.txt")]) == 2
+    err = capsys.readouterr().err
+    assert "notes.txt: This file is not an image I can read." in err and folder not in err
+    assert main(["notes", str(photos / "notes.txt"), "--lang", "zh"]) == 2
+    err = capsys.readouterr().err
+    assert "notes.txt" in err and "不是我能读取的图片" in err and folder not in err
+
+    # A document with a bad input says which one, by name, in its own language.
+    env.responder = reads_as("Budget and hiring.")
+    page = str(page_image(tmp_path / "page.png"))
+    assert main(["notes", page, str(photos / "notes.txt"), "--lang", "en"]) == 1
+    out = capsys.readouterr().out
+    assert "⚠️ notes.txt could not be read: This file is not an image I can read." in out
+    assert folder not in out and str(tmp_path) not in out
+
+    # A prompt file that cannot be read is named, not dumped with its path or a traceback.
+    prompts = tmp_path / "my prompts"
+    prompts.mkdir()
+    (prompts / "ocr.en.md").write_bytes(b"\xff\xfe not utf-8 \xc3")
+    monkeypatch.setenv("PROMPTS_DIR", str(prompts))
+    assert main(["ocr", page, "--lang", "en"]) == 3
+    err = capsys.readouterr().err
+    assert "ocr.en.md" in err and str(prompts) not in err and "Traceback" not in err
+    assert main(["notes", page, "--lang", "en"]) == 1
+    out = capsys.readouterr().out
+    assert "ocr.en.md cannot be read" in out and str(prompts) not in out
+
+
+def test_english_plurals_on_the_command_line(env, tmp_path, capsys, monkeypatch) -> None:
+    env.responder = reads_as("Budget and hiring.")
+    monkeypatch.chdir(tmp_path)
+    page_image(tmp_path / "page.png")
+    assert main(["notes", "page.png", "-o", "out.md", "--lang", "en"]) == 0
+    assert "wrote out.md (1 page)" in capsys.readouterr().err
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)
+    monkeypatch.setenv("LANG", "zh_CN.UTF-8")  # no --lang: the locale's language
+    assert main(["pages", "page.png"]) == 0
+    assert capsys.readouterr().out.startswith("1 页，")

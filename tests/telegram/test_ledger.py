@@ -140,6 +140,13 @@ def test_months_links_and_amounts() -> None:
     assert amount(Decimal("0.125"), "USD") == "0.125 USD"  # never rounded away
 
 
+def test_amounts_follow_babels_currency_digits() -> None:
+    assert amount(Decimal("12"), "TWD") == "12.00 TWD"  # cents, as CLDR says
+    assert amount(Decimal("1234567"), "HUF") == "1,234,567 HUF"
+    assert amount(Decimal("15000"), "IDR", "zh") == "15,000 IDR"
+    assert amount(Decimal("-3.5"), "KWD") == "-3.500 KWD"
+
+
 def test_csv_is_excel_friendly_and_defused() -> None:
     e = entry(GROUP, 1, "12.30", merchant="=HYPERLINK(1)", receipt_id=1, seq=5)
     e.poster_name = "@bob"

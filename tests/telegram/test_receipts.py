@@ -216,6 +216,19 @@ async def test_post_confirm_discard_and_the_monthly_ledger(
     assert "YYYY-MM" in bad.text
 
 
+async def test_alerts_are_plain_text_and_show_names_as_written(
+    tg: FakeTelegram, receipts: Receipts, start_bot: Any
+) -> None:
+    """Telegram shows a callback answer as plain text: no HTML escapes, no tags."""
+    await start_bot()
+    tom = user(1005, "en", first_name="Tom & Jerry")
+    summary = await post(tg, receipts.photo(41, receipt("9.90", merchant="Cheese <Shop>")), tom)
+    assert "Paid by Tom &amp; Jerry" in summary.text  # HTML in the message itself
+    alert = await press(tg, summary, "Confirm", BOB)
+    assert alert.params["show_alert"]
+    assert alert.params["text"] == "Only Tom & Jerry (who paid) or an admin can do this."
+
+
 async def test_current_month_uses_the_posting_date_without_a_receipt_date(
     tg: FakeTelegram, receipts: Receipts, start_bot: Any
 ) -> None:

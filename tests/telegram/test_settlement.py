@@ -3,12 +3,14 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
+import pytest
+from babel.numbers import get_currency_precision
 from hypothesis import given
 from hypothesis import strategies as st
 
 from notelens.telegram.settlement import balances, minor_unit, settle
 
-CURRENCIES = st.sampled_from(["CNY", "USD", "JPY", "KWD"])
+CURRENCIES = st.sampled_from(["CNY", "USD", "JPY", "KWD", "HUF", "TWD", "IDR"])
 
 
 def amounts(currency: str) -> st.SearchStrategy[Decimal]:
@@ -61,3 +63,19 @@ def test_leftover_cents_go_one_each() -> None:
     b = balances({1: Decimal("0.10"), 2: Decimal("0"), 3: Decimal("0")}, "USD")
     assert b == {1: Decimal("0.06"), 2: Decimal("-0.03"), 3: Decimal("-0.03")}
     assert settle({1: Decimal("0.01"), 2: Decimal("0"), 3: Decimal("0")}, "USD") == []
+
+
+@pytest.mark.parametrize(
+    ("currency", "unit"),
+    # CLDR (through Babel): the forint and the rupiah are counted in whole units, the new
+    # Taiwan dollar in cents; a hand-written table had TWD as whole units.
+    [("HUF", "1"), ("TWD", "0.01"), ("IDR", "1"), ("JPY", "1"), ("KWD", "0.001"), ("CNY", "0.01")],
+)
+def test_minor_units_are_babels(currency: str, unit: str) -> None:
+    assert minor_unit(currency) == Decimal(unit)
+    assert minor_unit(currency) == Decimal(1).scaleb(-get_currency_precision(currency))
+
+
+def test_a_twd_split_keeps_its_cents() -> None:
+    b = balances({1: Decimal("100.01"), 2: Decimal("0")}, "TWD")
+    assert b == {1: Decimal("50.00"), 2: Decimal("-50.00")}  # 10001 cents: 5001 and 5000
