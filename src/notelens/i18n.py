@@ -79,7 +79,8 @@ def catalogue(lang: str) -> Catalogue:
     return Catalogue(Translations(mo, domain=DOMAIN), frozenset(keys), frozenset(plural))
 
 
-def language(lang: str) -> Lang:
+def as_lang(lang: str) -> Lang:
+    """One of ours: Chinese, or English for anything else."""
     return "zh" if lang == "zh" else "en"
 
 
@@ -100,7 +101,7 @@ def detect_language(text: str, default: Lang = "en") -> Lang:
 
 def template(lang: str, key: str, n: object = None) -> str:
     """The raw template of `key` (the plural form for the count `n` when it has them)."""
-    cat = catalogue(language(lang))
+    cat = catalogue(as_lang(lang))
     if key not in cat.keys:
         raise KeyError(key)
     if key in cat.plural_keys:

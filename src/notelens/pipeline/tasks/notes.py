@@ -16,7 +16,7 @@ from datetime import date
 
 from PIL import Image
 
-from ...i18n import INPUT_ERROR_KEYS, detect_language, plain
+from ...i18n import INPUT_ERROR_KEYS, as_lang, detect_language, plain
 from .. import prompts
 from ..context import Context, ImageInput
 from ..errors import ModelError, NoteLensError, describe_os_error
@@ -138,7 +138,7 @@ async def notes(
     usages = await asyncio.gather(*(run(p, img) for p, img in zip(pages, crops, strict=True)))
     usage = sum(usages, Usage())
     text = "\n\n".join(p.polished or p.ocr_text for p in pages if p.ok)
-    doc_lang = ("zh" if language == "zh" else "en") if language else detect_language(text, lang)
+    doc_lang = as_lang(language) if language else detect_language(text, as_lang(lang))
     title = make_title(pages, doc_lang)
     warnings = [
         plain(doc_lang, "doc_image_warning", n=source, warning=w) for source, w in split_warnings
