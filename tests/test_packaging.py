@@ -47,6 +47,8 @@ def test_the_wheel_holds_one_package_with_its_prompts(wheel: Path) -> None:
     top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
     assert top == {"notelens"}
     assert "notelens/prompts/ocr.zh.md" in names and "notelens/prompts/polish.en.md" in names
+    assert "notelens/locale/zh/LC_MESSAGES/notelens.po" in names
+    assert "notelens/locale/en/LC_MESSAGES/notelens.po" in names
 
 
 def test_notes_from_a_plain_install_in_another_folder(
@@ -102,6 +104,7 @@ def test_notes_from_a_plain_install_in_another_folder(
     document = (work / "notes.md").read_text()
     assert "site-packages" not in document + done.stderr
     assert "FileNotFoundError" not in document + done.stderr
+    assert "## Page 1" in document  # the catalogue came with the wheel
     prompts = [r.texts for r in fake_model.requests]
     packaged = (ROOT / "src/notelens/prompts/ocr.en.md").read_text().strip()
     assert any(packaged in p for p in prompts)
