@@ -14,7 +14,8 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 import notelens
-from notelens.i18n import LANGS, catalogue, catalogue_text, detect_language, plain, t
+from notelens.i18n import LANGS, catalogue, catalogue_text, detect_language, megabytes, plain, t
+from notelens.telegram.i18n import too_big_text
 
 PACKAGE = Path(notelens.__file__).parent
 # The call forms that name a message: t(lang, "key", ...), plain(lang, "key", ...), N_("key").
@@ -123,3 +124,10 @@ def test_catalogues_ship_as_package_data() -> None:
     assert re.search(r'"locale/\*/LC_MESSAGES/\*\.po"', pyproject)
     for lang in LANGS:
         assert (PACKAGE / "locale" / lang / "LC_MESSAGES" / "notelens.po").is_file()
+
+
+def test_megabytes_as_telegram_counts_them() -> None:
+    assert megabytes(20 * 2**20) == "20"  # Telegram's "20 MB", not 21
+    assert megabytes(25_000_000) == "23.8"
+    assert too_big_text("zh", None, 20 * 2**20).endswith("请压缩或裁剪后再发。")
+    assert "?" in too_big_text("en", None, 20 * 2**20)

@@ -25,7 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from .config import Settings, split_list
-from .i18n import INPUT_ERROR_KEYS, N_, Lang, lang_from_code, plain
+from .i18n import INPUT_ERROR_KEYS, N_, Lang, lang_from_code, megabytes, plain
 from .pipeline.errors import ConfigError, ImageError, ModelError, describe_os_error
 from .pipeline.images import IMAGE_SUFFIXES, load_bytes, open_image
 from .pipeline.service import Pipeline
@@ -101,7 +101,11 @@ def input_error(lang: str, name: str, exc: ImageError | OSError) -> str:
     """`scan.jpg: This file is not an image I can read.`: by name, in the reader's language."""
     if isinstance(exc, OSError):
         return describe_os_error(exc) if exc.filename else f"{name}: {describe_os_error(exc)}"
-    text = plain(lang, exc.code) if exc.code in INPUT_ERROR_KEYS else str(exc)
+    size, limit = exc.details.get("size"), exc.details.get("limit")
+    if exc.code == "file_too_big" and isinstance(size, int) and isinstance(limit, int):
+        text = plain(lang, "cli_file_too_big", size=megabytes(size), limit=megabytes(limit))
+    else:
+        text = plain(lang, exc.code) if exc.code in INPUT_ERROR_KEYS else str(exc)
     return f"{name}: {text.removeprefix(f'{name}: ')}"
 
 

@@ -123,6 +123,12 @@ def plain(lang: str, key: str, **values: object) -> str:
     return text.format(**values) if values else text
 
 
+def megabytes(size: int) -> str:
+    """Bytes in MB as Telegram states its limits (20 MB = 20 × 2²⁰ bytes): `20`, `25.3`."""
+    mb = size / 2**20
+    return f"{mb:.0f}" if mb == round(mb) else f"{mb:.1f}"
+
+
 def N_(key: str) -> str:
     """Marks a key chosen at run time so that extraction finds it; returns it unchanged."""
     return key

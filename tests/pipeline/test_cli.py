@@ -222,6 +222,14 @@ def test_errors_name_the_file_never_its_path(env, photos, tmp_path, capsys, monk
     err = capsys.readouterr().err
     assert "notes.txt" in err and "不是我能读取的图片" in err and folder not in err
 
+    # Sizes in MB as people count them: the default limit of 50 × 2²⁰ bytes is "50 MB".
+    huge = tmp_path / "huge.png"
+    with huge.open("wb") as f:
+        f.truncate(51 * 2**20)  # sparse: nothing is written or read
+    assert main(["ocr", str(huge), "--lang", "en"]) == 2
+    err = capsys.readouterr().err
+    assert "huge.png: the file is 51 MB; the limit is 50 MB." in err and str(tmp_path) not in err
+
     # A document with a bad input says which one, by name, in its own language.
     env.responder = reads_as("Budget and hiring.")
     page = str(page_image(tmp_path / "page.png"))

@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from pillow_heif import register_heif_opener
 
+from ..i18n import megabytes
 from .errors import ImageError
 
 register_heif_opener()
@@ -69,8 +70,10 @@ def load_bytes(path: str | Path, max_bytes: int) -> bytes:
         raise ImageError(f"{p.name}: the file is empty.", code="image_empty")
     if size > max_bytes:
         raise ImageError(
-            f"{p.name}: the file is {size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB.",
+            f"{p.name}: the file is {megabytes(size)} MB; the limit is {megabytes(max_bytes)} MB.",
             code="file_too_big",
+            size=size,
+            limit=max_bytes,
         )
     return p.read_bytes()
 

@@ -5,7 +5,7 @@ Texts live in `notelens/locale/`; see `notelens.i18n` for how to add one.
 
 from __future__ import annotations
 
-from ..i18n import LANGS, N_, Lang, lang_from_code, plain, t
+from ..i18n import LANGS, N_, Lang, lang_from_code, megabytes, plain, t
 
 __all__ = [
     "LANGS",
@@ -71,5 +71,5 @@ def mode_name(lang: str, mode: str) -> str:
 
 def too_big_text(lang: str, size: int | None, limit: int) -> str:
     """A file over the download limit, in MB as Telegram states its limits (20 MB = 20 MiB)."""
-    shown = f"{size / 2**20:.1f}" if size is not None else "?"
-    return t(lang, "file_too_big", size=shown, limit=f"{limit / 2**20:.0f}")
+    shown = megabytes(size) if size is not None else "?"
+    return t(lang, "file_too_big", size=shown, limit=megabytes(limit))
