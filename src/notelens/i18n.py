@@ -1,9 +1,10 @@
 """Every text a person reads (bot, command line, documents), in Chinese and English.
 
 The texts live in gettext catalogues shipped inside the package,
-`notelens/locale/<lang>/LC_MESSAGES/notelens.po`, read at run time with Babel (no
-compiled `.mo` files to keep in step). Message ids are keys (`"cleared"`), the
-texts are `str.format` templates with `{name}` placeholders.
+`notelens/locale/<lang>/LC_MESSAGES/notelens.po`, read at run time with Babel and
+compiled in memory for the standard library's gettext (no `.mo` files to keep in step).
+Message ids are keys (`"cleared"`), the texts are `str.format` templates with `{name}`
+placeholders.
 
     t(lang, "cleared", n=3)      # HTML for the bot: every value is HTML-escaped
     plain(lang, "cb_stale")      # plain text (alerts, the CLI, Markdown): no escaping, no tags
@@ -33,6 +34,7 @@ between the languages.
 
 from __future__ import annotations
 
+import gettext
 import html
 import io
 import re
@@ -43,7 +45,6 @@ from typing import Literal
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.support import Translations
 
 Lang = Literal["zh", "en"]
 LANGS: tuple[Lang, ...] = ("zh", "en")
@@ -57,7 +58,7 @@ LETTER = re.compile(r"[^\W\d_]")
 class Catalogue:
     """One language: its translations, and which keys exist and which have plural forms."""
 
-    translations: Translations
+    translations: gettext.GNUTranslations
     keys: frozenset[str]
     plural_keys: frozenset[str]
 
@@ -76,7 +77,7 @@ def catalogue(lang: str) -> Catalogue:
     mo.seek(0)
     keys = {m.id if isinstance(m.id, str) else m.id[0] for m in po if m.id}
     plural = {m.id[0] for m in po if m.id and not isinstance(m.id, str)}
-    return Catalogue(Translations(mo, domain=DOMAIN), frozenset(keys), frozenset(plural))
+    return Catalogue(gettext.GNUTranslations(mo), frozenset(keys), frozenset(plural))
 
 
 def as_lang(lang: str) -> Lang:
