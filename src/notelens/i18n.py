@@ -14,7 +14,9 @@ English says "1 receipt" and "2 receipts" while Chinese has one form.
 
 How to add a message:
 1. Use it in code: `t(lang, "my_key", name=...)`. A key built at run time
-   (`f"btn_{task}"`) must also appear literally somewhere, marked `N_("btn_notes")`.
+   (`f"btn_{task}"`) must also appear literally somewhere, marked `N_("btn_notes")`; write
+   `t(lang, "a") if x else t(lang, "b")`, not `t(lang, "a" if x else "b")` (which
+   extraction reads as one key "ab").
 2. Add it to both `locale/zh/LC_MESSAGES/notelens.po` and `locale/en/.../notelens.po`:
 
        msgid "my_key"
