@@ -292,7 +292,7 @@ def sort_file(src: Path, root: Path, category: str, move: bool) -> Path:
         os.close(fd)
         break
     else:
-        raise OSError(f"no free name for {src.name} in {folder}")
+        raise OSError(f"no free name for {src.name} in {folder.name}")
     try:
         shutil.copyfile(src, dest)
         shutil.copystat(src, dest)

@@ -105,6 +105,7 @@ def test_a_failed_copy_never_deletes_the_source(env, photos, tmp_path, capsys) -
     assert code == 1
     (row,) = json_lines(capsys.readouterr().out)
     assert "could not move" in row["error"]
+    assert "宠物" in row["error"] and str(tmp_path) not in row["error"]  # named, not its path
     assert (photos / "cat.jpg").exists()
 
 
@@ -262,3 +263,13 @@ def test_english_plurals_on_the_command_line(env, tmp_path, capsys, monkeypatch)
     monkeypatch.setenv("LANG", "zh_CN.UTF-8")  # no --lang: the locale's language
     assert main(["pages", "page.png"]) == 0
     assert capsys.readouterr().out.startswith("1 页，")
+
+
+def test_an_output_that_cannot_be_written_is_named(env, tmp_path, capsys) -> None:
+    env.responder = reads_as("Budget and hiring.")
+    page = str(page_image(tmp_path / "page.png"))
+    out = tmp_path / "no such folder" / "notes.md"
+    assert main(["notes", page, "-o", str(out), "--lang", "en"]) == 2
+    err = capsys.readouterr().err
+    assert "notes.md: No such file or directory" in err and str(tmp_path) not in err
+    assert "Traceback" not in err

@@ -58,5 +58,5 @@ def describe_os_error(exc: OSError) -> str:
     """`notes.md: Permission denied`: the file by its name and what went wrong, never its path
     (and never Python's `[Errno 13]` wording)."""
     name = Path(str(exc.filename)).name if exc.filename else None
-    reason = exc.strerror or type(exc).__name__
+    reason = exc.strerror or str(exc) or type(exc).__name__
     return f"{name}: {reason}" if name else reason
