@@ -91,10 +91,7 @@ def ui_language(args: argparse.Namespace) -> Lang:
 
 
 class InputFileError(Exception):
-    """An input file that cannot be used, with a message that names it."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
+    """An input file that cannot be used; its message names the file (see `input_error`)."""
 
 
 def input_error(lang: str, name: str, exc: ImageError | OSError) -> str:

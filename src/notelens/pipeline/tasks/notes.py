@@ -73,7 +73,7 @@ async def read_page(
     except NoteLensError as exc:
         page.error, page.error_code = str(exc), exc.code
         return usage
-    except OSError as exc:  # a prompt file: named, never its path
+    except OSError as exc:  # a file the engine needs: named, never its path
         page.error = describe_os_error(exc)
         return usage
     page.ocr_text, page.engine, usage = result.text, result.engine, result.usage
@@ -200,37 +200,37 @@ def render_markdown(
     day: date | None = None,
     names: Sequence[str] | None = None,
 ) -> str:
-    lang = language
     failed = [p for p in pages if not p.ok]
-    failed_note = plain(lang, "doc_failed_summary", n=len(failed)) if failed else ""
+    failed_note = plain(language, "doc_failed_summary", n=len(failed)) if failed else ""
     day_text = (day or date.today()).isoformat()
     out = [
         f"# {title}",
         "",
-        plain(lang, "doc_summary", n=len(pages), day=day_text, failed=failed_note),
+        plain(language, "doc_summary", n=len(pages), day=day_text, failed=failed_note),
     ]
     if not polishing:
-        out += ["", plain(lang, "doc_unpolished")]
-    out += ["", *(plain(lang, "doc_split_note", warning=w) for w in warnings)] if warnings else []
+        out += ["", plain(language, "doc_unpolished")]
+    if warnings:
+        out += ["", *(plain(language, "doc_split_note", warning=w) for w in warnings)]
     for page in pages:
-        out += ["", "## " + plain(lang, "doc_page", n=page.index), ""]
+        out += ["", "## " + plain(language, "doc_page", n=page.index), ""]
         if not page.ok:
-            out.append(f"> {page_failure(lang, page, names)}")
+            out.append(f"> {page_failure(language, page, names)}")
             continue
         if not page.ocr_text.strip():
-            out.append(plain(lang, "doc_blank"))
+            out.append(plain(language, "doc_blank"))
             continue
         if page.polished is None:  # the raw OCR is the page's text
             if polishing:
                 error = next((w for w in page.warnings if w.startswith("not polished")), "")
                 error = error.removeprefix("not polished: ")
-                out += [plain(lang, "doc_unpolished_page", error=error), ""]
+                out += [plain(language, "doc_unpolished_page", error=error), ""]
             out.append(demote_headings(page.ocr_text.strip()))
             continue
         out += [
             demote_headings(page.polished.strip()),
             "",
-            "<details><summary>" + plain(lang, "doc_raw") + "</summary>",
+            "<details><summary>" + plain(language, "doc_raw") + "</summary>",
             "",
             fenced(page.ocr_text.strip()),
             "",
