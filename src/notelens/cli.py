@@ -79,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="run the HTTP server (Telegram webhook, health checks)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+
+    p = sub.add_parser("db", help="the application's database (DATABASE_URL or DATABASE_PATH)")
+    p.add_argument("action", choices=["upgrade"], help="upgrade: bring the schema up to date")
     return parser
 
 
@@ -127,6 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .http.serve import run_serve
 
         return run_serve(settings, args.host, args.port)
+    if args.command == "db":
+        return db_upgrade(settings)
     try:
         return asyncio.run(run(args, settings, lang))
     except ConfigError as exc:
@@ -141,6 +146,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail(str(exc), EXIT_MODEL)
     except KeyboardInterrupt:
         return 130
+
+
+def db_upgrade(settings: Settings) -> int:
+    """Upgrade the schema now (every process also does it on start, under a lock)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .store.engine import database_url
+    from .store.migrate import upgrade_database
+
+    try:
+        url = database_url(settings)
+        revision = asyncio.run(upgrade_database(url))
+    except ConfigError as exc:
+        return fail(str(exc), EXIT_CONFIG)
+    except (SQLAlchemyError, OSError, RuntimeError) as exc:
+        return fail(f"database upgrade failed: {type(exc).__name__}: {exc}", EXIT_CONFIG)
+    where = url.render_as_string(hide_password=True)
+    stderr.print(f"{where}: schema at revision {revision}", highlight=False)
+    return EXIT_OK
 
 
 def fail(message: str, code: int) -> int:

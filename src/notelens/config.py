@@ -72,7 +72,10 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = None
     telegram_api_base_url: str | None = None
     telegram_file_base_url: str | None = None
+    # SQLite file for the application's data, used while DATABASE_URL is unset.
     database_path: Path = Path("data/notelens.db")
+    # postgresql://user:password@host/db to share one database between processes.
+    database_url: SecretStr | None = None
     allowed_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     admin_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     user_jobs_per_minute: int = Field(default=10, ge=1)
@@ -88,7 +91,12 @@ class Settings(BaseSettings):
     )(split_list)
 
     @field_validator(
-        "vlm_api_key", "llm_api_key", "telegram_bot_token", "webhook_secret", mode="before"
+        "vlm_api_key",
+        "llm_api_key",
+        "telegram_bot_token",
+        "webhook_secret",
+        "database_url",
+        mode="before",
     )
     @classmethod
     def _blank_is_none(cls, value: object) -> object:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 from PIL import Image
+from sqlalchemy import text as sql
 
 from notelens.pipeline.images import hash_distance, open_image, perceptual_hash
 from testsupport.fakes.openai_server import FakeOpenAI, Recorded, Reply, default_responder, text
@@ -515,16 +516,11 @@ async def test_forgetme_deletes_the_users_data_everywhere(
     assert "Bobs" in ledger.text and "Mine" not in ledger.text and ": 1 receipt\n" in ledger.text
     private = await say(tg, "/receipts month 2026-10", ALICE, None)
     assert "No receipts" in private.text  # English again: her /lang zh is gone too
-    store = services_of(bot).store
-    async with store.db.execute(
-        "SELECT count(*) FROM jobs WHERE user_id = ? OR json_extract(meta, '$.poster_id') = ?",
-        (ALICE["id"], ALICE["id"]),
-    ) as cur:
-        assert (await cur.fetchone())[0] == 0
-    async with store.db.execute("SELECT count(*) FROM receipts") as cur:
-        assert (await cur.fetchone())[0] == 1
-    async with store.db.execute("SELECT count(*) FROM users WHERE user_id = ?", (1001,)) as cur:
-        assert (await cur.fetchone())[0] == 0
+    async with services_of(bot).store.engine.connect() as db:
+        theirs = "user_id = :u OR json_extract(meta, '$.poster_id') = :u"
+        assert await db.scalar(sql(f"SELECT count(*) FROM jobs WHERE {theirs}"), {"u": 1001}) == 0
+        assert await db.scalar(sql("SELECT count(*) FROM receipts")) == 1
+        assert await db.scalar(sql("SELECT count(*) FROM users WHERE user_id = 1001")) == 0
 
 
 async def add_zh(

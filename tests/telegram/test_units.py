@@ -1,21 +1,16 @@
-"""The bot's pure parts: splitting and escaping, the store and its migrations, parsing, limits."""
+"""The bot's pure parts: splitting and escaping, parsing, limits (the store: tests/store/)."""
 
 from __future__ import annotations
 
 import asyncio
 import html
 from datetime import date
-from pathlib import Path
 
-import aiosqlite
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from notelens.i18n import catalogue
-from notelens.jobs.types import Job, MediaRef
-from notelens.store import Store
-from notelens.store import sqlite as store_module
 from notelens.telegram.handlers import edit_categories
 from notelens.telegram.i18n import lang_from_code, t
 from notelens.telegram.jobs import Lanes, RateLimiter
@@ -93,53 +88,6 @@ def test_edit_categories() -> None:
     assert edit_categories(["a"], "remove q")[1] == "categories_not_found:q"
     assert edit_categories(["a"], "remove a")[1] == "categories_empty"
     assert edit_categories(["a"], "reset") == (None, None)
-
-
-async def test_store_roundtrip_and_reopen(tmp_path: Path) -> None:
-    path = tmp_path / "sub" / "bot.db"
-    store = await Store(path).open()
-    assert await store.schema_version() == len(store_module.MIGRATIONS)
-    await store.set_categories(7, ["猫", "狗"])
-    await store.set_mode(7, "ocr")
-    job = Job(7, 7, "ocr", [MediaRef("FILE1", "photo", 10, None, 3)], categories=["x"])
-    job_id = await store.add_job(job)
-    await store.link_message(7, 99, job_id)
-    await store.close()
-
-    again = await Store(path).open()
-    prefs = await again.user(7)
-    assert (prefs.mode, prefs.categories) == ("ocr", ["猫", "狗"])
-    loaded = await again.job_for_message(7, 99)
-    assert loaded is not None and loaded.media[0].file_id == "FILE1"
-    assert loaded.categories == ["x"]
-    async with again.db.execute("PRAGMA journal_mode") as cur:
-        assert (await cur.fetchone())[0] == "wal"
-    await again.close()
-
-
-async def test_migrations_run_forward_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "bot.db"
-    store = await Store(path).open()
-    await store.close()
-    extra = ["CREATE TABLE later_table (id INTEGER PRIMARY KEY, chat_id INTEGER)"]
-    monkeypatch.setattr(store_module, "MIGRATIONS", [*store_module.MIGRATIONS, extra])
-    store = await Store(path).open()
-    assert await store.schema_version() == len(store_module.MIGRATIONS)
-    await store.close()
-    store = await Store(path).open()  # a second open does not re-run anything
-    await store.close()
-    async with aiosqlite.connect(path) as db, db.execute("SELECT count(*) FROM later_table") as cur:
-        assert (await cur.fetchone())[0] == 0
-
-
-async def test_newer_database_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "bot.db"
-    async with aiosqlite.connect(path) as db:
-        await db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
-        await db.execute("INSERT INTO schema_version VALUES (99)")
-        await db.commit()
-    with pytest.raises(RuntimeError, match="newer"):
-        await Store(path).open()
 
 
 def test_rate_limiter_window() -> None:

@@ -29,7 +29,7 @@ class Job:
     media: list[MediaRef]
     question: str | None = None
     categories: list[str] | None = None
-    job_id: int | None = None
+    job_id: str | None = None  # opaque, random (Store.add_job)
     # Task-specific facts that must survive a Retry (receipts: who posted the photo, when).
     meta: dict[str, Any] | None = None
     reply_to: int | None = field(default=None, compare=False)

@@ -86,7 +86,7 @@ def build_app(
     app.bot_data[SERVICES_KEY] = Services(
         settings=settings,
         pipeline=pipeline,
-        store=store or Store(settings.database_path),
+        store=store or Store.from_settings(settings),
         lanes=Lanes(max_running=max(4, settings.vlm_max_concurrency * 2)),
         limiter=RateLimiter(settings.user_jobs_per_minute),
         albums=AlbumCollector(settings.album_wait_s),

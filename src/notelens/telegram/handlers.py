@@ -22,6 +22,7 @@ from telegram.ext import (
 
 from ..config import split_list
 from ..jobs.types import Job, MediaRef
+from ..store.schema import JOB_ID_LENGTH
 from .gating import (
     addressed,
     alert_refused,
@@ -389,13 +390,13 @@ async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     valid = (
         len(parts) in (2, 3)
         and parts[0] in ("t", "r")
-        and parts[1].isdigit()
+        and 0 < len(parts[1]) <= JOB_ID_LENGTH
         and (parts[0] == "r" or (len(parts) == 3 and parts[2] in TASKS))
     )
     allowed = s.allowed(user.id)
     limited = valid and allowed and rate_limited_quiet(s, user)
     if valid and allowed and not limited:
-        job_id = int(parts[1])
+        job_id = parts[1]
         task = parts[2] if parts[0] == "t" else None
 
         async def work() -> None:

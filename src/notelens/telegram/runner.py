@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 IMAGE_ERROR_KEYS = INPUT_ERROR_KEYS
 
 
-def task_buttons(lang: str, job_id: int, exclude: str | None = None) -> InlineKeyboardMarkup:
+def task_buttons(lang: str, job_id: str, exclude: str | None = None) -> InlineKeyboardMarkup:
     """Run another task on the same photo(s): callback data `t:<job>:<task>` (≤ 64 bytes)."""
     row = [
         InlineKeyboardButton(t(lang, f"btn_{task}"), callback_data=f"t:{job_id}:{task}")
@@ -43,7 +43,7 @@ def task_buttons(lang: str, job_id: int, exclude: str | None = None) -> InlineKe
     return InlineKeyboardMarkup([row[:2], row[2:]])
 
 
-def retry_button(lang: str, job_id: int) -> InlineKeyboardMarkup:
+def retry_button(lang: str, job_id: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(t(lang, "btn_retry"), callback_data=f"r:{job_id}")]]
     )

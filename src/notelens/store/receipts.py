@@ -1,0 +1,359 @@
+"""Each chat's receipt ledger: pending readings, confirmed entries, duplicates.
+
+Every query takes the chat id, so one chat's receipts can never be read from
+another. Amounts are stored as exact decimal strings and summed in Python as
+`Decimal`. An entry gets its number (`#N`, per chat) when it is confirmed, from a
+counter that only grows: numbers are stable and never reused, even after a clear.
+Confirming is one transaction, so two processes cannot number one receipt twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..pipeline.images import hash_distance
+from ..pipeline.tasks.receipt import LineItem, Receipt
+from .engine import upsert, writing
+from .schema import chats, receipts
+from .store import Store
+
+PENDING, CONFIRMED = "pending", "confirmed"
+# A re-encoded or resized copy of a photo differs in a few pHash bits; other photos in ~32.
+SIMILAR_BITS = 6
+PENDING_RETENTION_S = 7 * 24 * 3600
+
+_COLUMNS = [c for c in receipts.c if c.name != "created_at"]
+
+
+def month_of(receipt_date: dt.date | None, posted_at: float) -> str:
+    """The ledger month: the receipt's own date, else the posting day (server time zone)."""
+    day = receipt_date or dt.datetime.fromtimestamp(posted_at).astimezone().date()
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def message_link(chat_id: int, message_id: int | None) -> str | None:
+    """`https://t.me/c/<id>/<msg>` for supergroups (-100…); other chats have no such link."""
+    text = str(chat_id)
+    if message_id is None or not text.startswith("-100"):
+        return None
+    return f"https://t.me/c/{text[4:]}/{message_id}"
+
+
+@dataclass
+class Entry:
+    """One receipt in a chat's ledger (pending until the poster confirms it)."""
+
+    chat_id: int
+    poster_id: int
+    poster_name: str
+    posted_at: float
+    receipt: Receipt
+    requester_id: int = 0
+    message_id: int | None = None
+    file_unique_id: str | None = None
+    phash: str | None = None
+    receipt_id: int | None = None
+    seq: int | None = None
+    status: str = PENDING
+    forced: bool = False  # confirmed although flagged as a duplicate
+    bot_message_id: int | None = None
+    confirmed_at: float | None = None
+    link: str | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        if not self.requester_id:
+            self.requester_id = self.poster_id
+        if self.link is None:
+            self.link = message_link(self.chat_id, self.message_id)
+
+    @property
+    def month(self) -> str:
+        return month_of(self.receipt.date, self.posted_at)
+
+    @property
+    def total(self) -> Decimal:
+        return self.receipt.total
+
+    @property
+    def currency(self) -> str:
+        return self.receipt.currency
+
+    @property
+    def money(self) -> tuple[Decimal, str]:
+        return self.receipt.total, self.receipt.currency
+
+
+@dataclass
+class Duplicate:
+    """Why an entry looks like one already in the ledger, and which one."""
+
+    reason: str  # same_photo | similar_photo | same_details
+    other: Entry
+
+
+def _items_json(items: Iterable[LineItem]) -> str:
+    return json.dumps(
+        [
+            {
+                "name": i.name,
+                "quantity": None if i.quantity is None else str(i.quantity),
+                "amount": None if i.amount is None else str(i.amount),
+            }
+            for i in items
+        ],
+        ensure_ascii=False,
+    )
+
+
+def _entry(row: sa.Row[Any]) -> Entry:
+    receipt = Receipt(
+        merchant=row.merchant,
+        date=dt.date.fromisoformat(row.receipt_date) if row.receipt_date else None,
+        currency=row.currency,
+        total=Decimal(row.total),
+        items=[LineItem.model_validate(i) for i in json.loads(row.items)],
+    )
+    return Entry(
+        receipt_id=row.receipt_id,
+        chat_id=row.chat_id,
+        seq=row.seq,
+        status=row.status,
+        poster_id=row.poster_id,
+        poster_name=row.poster_name,
+        requester_id=row.requester_id,
+        message_id=row.message_id,
+        link=row.link,
+        posted_at=row.posted_at,
+        receipt=receipt,
+        file_unique_id=row.file_unique_id,
+        phash=row.phash,
+        forced=bool(row.forced),
+        bot_message_id=row.bot_message_id,
+        confirmed_at=row.confirmed_at,
+    )
+
+
+def _same_details(a: Receipt, b: Receipt) -> bool:
+    """Two photos of one bill: same date, currency and total, and no conflicting merchant."""
+    if a.date is None or a.date != b.date or a.currency != b.currency or a.total != b.total:
+        return False
+    if a.merchant and b.merchant:
+        return a.merchant.strip().casefold() == b.merchant.strip().casefold()
+    return True
+
+
+def _select() -> sa.Select[Any]:
+    return sa.select(*_COLUMNS)
+
+
+class Ledger:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._auto: set[int] = set()
+
+    async def load(self) -> None:
+        """After `Store.open()`: cache which chats are in auto mode (handlers check it sync)
+        and drop readings nobody confirmed within a week."""
+        async with writing(self.store.engine) as conn:
+            auto = await conn.scalars(sa.select(chats.c.chat_id).where(chats.c.receipts_auto == 1))
+            self._auto = set(auto)
+            await conn.execute(
+                receipts.delete().where(
+                    receipts.c.status == PENDING,
+                    receipts.c.created_at < time.time() - PENDING_RETENTION_S,
+                )
+            )
+
+    # --- chat settings ------------------------------------------------------
+    def auto(self, chat_id: int) -> bool:
+        return chat_id in self._auto
+
+    async def set_auto(self, chat_id: int, on: bool) -> None:
+        values = {"chat_id": chat_id, "receipts_auto": int(on), "updated_at": time.time()}
+        async with writing(self.store.engine) as conn:
+            await conn.execute(
+                upsert(conn, chats, values, ["chat_id"], ["receipts_auto", "updated_at"])
+            )
+        (self._auto.add if on else self._auto.discard)(chat_id)
+
+    # --- entries --------------------------------------------------------------
+    async def add_pending(self, entry: Entry) -> Entry:
+        r = entry.receipt
+        async with writing(self.store.engine) as conn:
+            entry.receipt_id = await conn.scalar(
+                receipts.insert()
+                .values(
+                    chat_id=entry.chat_id,
+                    status=PENDING,
+                    poster_id=entry.poster_id,
+                    poster_name=entry.poster_name,
+                    requester_id=entry.requester_id,
+                    message_id=entry.message_id,
+                    link=entry.link,
+                    posted_at=entry.posted_at,
+                    receipt_date=r.date.isoformat() if r.date else None,
+                    month=entry.month,
+                    merchant=r.merchant,
+                    currency=r.currency,
+                    total=str(r.total),
+                    items=_items_json(r.items),
+                    file_unique_id=entry.file_unique_id,
+                    phash=entry.phash,
+                    created_at=time.time(),
+                )
+                .returning(receipts.c.receipt_id)
+            )
+        entry.status = PENDING
+        return entry
+
+    async def set_bot_message(self, receipt_id: int, message_id: int) -> None:
+        async with writing(self.store.engine) as conn:
+            await conn.execute(
+                receipts.update()
+                .where(receipts.c.receipt_id == receipt_id)
+                .values(bot_message_id=message_id)
+            )
+
+    async def _one(self, query: sa.Select[Any]) -> Entry | None:
+        async with self.store.engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return _entry(row) if row else None
+
+    async def _all(self, query: sa.Select[Any]) -> list[Entry]:
+        async with self.store.engine.connect() as conn:
+            return [_entry(row) for row in await conn.execute(query)]
+
+    async def get(self, receipt_id: int) -> Entry | None:
+        return await self._one(_select().where(receipts.c.receipt_id == receipt_id))
+
+    async def by_seq(self, chat_id: int, seq: int) -> Entry | None:
+        return await self._one(
+            _select().where(
+                receipts.c.chat_id == chat_id,
+                receipts.c.seq == seq,
+                receipts.c.status == CONFIRMED,
+            )
+        )
+
+    async def entries(self, chat_id: int, month: str | None = None) -> list[Entry]:
+        """The chat's confirmed receipts (of `month`, or all), in ledger order."""
+        query = _select().where(receipts.c.chat_id == chat_id, receipts.c.status == CONFIRMED)
+        if month is not None:
+            query = query.where(receipts.c.month == month)
+        return await self._all(query.order_by(receipts.c.seq))
+
+    async def duplicate_of(self, entry: Entry, *, pending_too: bool = True) -> Duplicate | None:
+        """An entry of the same chat this one repeats: same file, near-identical photo, or
+        the same bill photographed twice (same date, total, currency and merchant)."""
+        statuses = (CONFIRMED, PENDING) if pending_too else (CONFIRMED,)
+        query = _select().where(
+            receipts.c.chat_id == entry.chat_id, receipts.c.status.in_(statuses)
+        )
+        if entry.receipt_id is not None:
+            query = query.where(receipts.c.receipt_id != entry.receipt_id)
+        confirmed_first = sa.case((receipts.c.status == CONFIRMED, 0), else_=1)
+        others = await self._all(query.order_by(confirmed_first, receipts.c.receipt_id))
+        for other in others:
+            if entry.file_unique_id and other.file_unique_id == entry.file_unique_id:
+                return Duplicate("same_photo", other)
+        for other in others:
+            if (
+                entry.phash
+                and other.phash
+                and hash_distance(entry.phash, other.phash) <= SIMILAR_BITS
+            ):
+                return Duplicate("similar_photo", other)
+        for other in others:
+            if _same_details(entry.receipt, other.receipt):
+                return Duplicate("same_details", other)
+        return None
+
+    async def confirm(self, receipt_id: int, *, forced: bool = False) -> Entry | None:
+        """Number a pending entry and count it; None when it is no longer pending."""
+        now = time.time()
+        async with writing(self.store.engine) as conn:
+            chat_id = await conn.scalar(
+                receipts.update()
+                .where(receipts.c.receipt_id == receipt_id, receipts.c.status == PENDING)
+                .values(status=CONFIRMED, forced=int(forced), confirmed_at=now)
+                .returning(receipts.c.chat_id)
+            )
+            if chat_id is None:
+                return None
+            await conn.execute(
+                upsert(conn, chats, {"chat_id": chat_id, "updated_at": now}, ["chat_id"])
+            )
+            seq = await conn.scalar(
+                chats.update()
+                .where(chats.c.chat_id == chat_id)
+                .values(next_seq=chats.c.next_seq + 1, updated_at=now)
+                .returning(chats.c.next_seq - 1)
+            )
+            await conn.execute(
+                receipts.update().where(receipts.c.receipt_id == receipt_id).values(seq=seq)
+            )
+            row = (await conn.execute(_select().where(receipts.c.receipt_id == receipt_id))).one()
+        return _entry(row)
+
+    async def delete(self, receipt_id: int) -> None:
+        async with writing(self.store.engine) as conn:
+            await conn.execute(receipts.delete().where(receipts.c.receipt_id == receipt_id))
+
+    async def count(self, chat_id: int) -> int:
+        async with self.store.engine.connect() as conn:
+            n = await conn.scalar(
+                sa.select(sa.func.count()).where(
+                    receipts.c.chat_id == chat_id, receipts.c.status == CONFIRMED
+                )
+            )
+        return int(n or 0)
+
+    async def last_id(self, chat_id: int) -> int | None:
+        async with self.store.engine.connect() as conn:
+            last = await conn.scalar(
+                sa.select(sa.func.max(receipts.c.receipt_id)).where(receipts.c.chat_id == chat_id)
+            )
+        return None if last is None else int(last)
+
+    async def clear(self, chat_id: int, *, up_to: int) -> int:
+        """Delete the chat's receipts (pending ones too) up to id `up_to`: those the admin saw
+        counted when asked. Returns how many confirmed ones went; the numbering goes on."""
+        mine = (receipts.c.chat_id == chat_id, receipts.c.receipt_id <= up_to)
+        async with writing(self.store.engine) as conn:
+            done = await conn.execute(
+                receipts.delete().where(*mine, receipts.c.status == CONFIRMED)
+            )
+            await conn.execute(receipts.delete().where(*mine))
+        return max(done.rowcount, 0)
+
+    # --- people -----------------------------------------------------------------
+    async def posted_by(self, user_id: int) -> tuple[int, int]:
+        """(receipts, chats) the user posted: what `/forgetme` would delete."""
+        async with self.store.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(
+                        sa.func.count(), sa.func.count(sa.distinct(receipts.c.chat_id))
+                    ).where(receipts.c.poster_id == user_id)
+                )
+            ).one()
+        return int(row[0]), int(row[1])
+
+    async def forget(self, user_id: int) -> int:
+        """Delete the receipts the user posted, everywhere; unlink them from others'."""
+        async with writing(self.store.engine) as conn:
+            done = await conn.execute(receipts.delete().where(receipts.c.poster_id == user_id))
+            await conn.execute(
+                receipts.update()
+                .where(receipts.c.requester_id == user_id)
+                .values(requester_id=receipts.c.poster_id)
+            )
+        return max(done.rowcount, 0)

@@ -1,0 +1,102 @@
+"""The tables of the application's own data, as SQLAlchemy Core: one schema for SQLite and
+PostgreSQL. Alembic compares against `metadata`; each change here needs a revision in
+`migrations/versions/`.
+
+Telegram ids need 64 bits on PostgreSQL (`BIGINT`); on SQLite an `INTEGER PRIMARY KEY` is
+the row id, so ids are `INTEGER` there. Times are Unix seconds (double precision).
+Amounts are exact decimal strings, never floats.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+Time = sa.Float(precision=53)
+# Opaque job ids: random tokens (old integer ids, converted to text, still resolve).
+JOB_ID_LENGTH = 32
+
+metadata = sa.MetaData()
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("user_id", Id, primary_key=True, autoincrement=False),
+    sa.Column("lang", sa.Text),
+    sa.Column("mode", sa.Text, nullable=False, server_default="notes"),
+    sa.Column("categories", sa.Text),  # JSON list; NULL: the configured defaults
+    sa.Column("updated_at", Time, nullable=False),
+)
+
+# What an inline button or a Retry runs again.
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("job_id", sa.String(JOB_ID_LENGTH), primary_key=True),
+    sa.Column("user_id", Id, nullable=False),
+    sa.Column("chat_id", Id, nullable=False),
+    sa.Column("task", sa.Text, nullable=False),
+    sa.Column("media", sa.Text, nullable=False),  # JSON list of MediaRef
+    sa.Column("question", sa.Text),
+    sa.Column("categories", sa.Text),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Column("meta", sa.Text),  # JSON
+    # Whose photo it is when someone else ran the job on it (receipts): /forgetme finds it.
+    sa.Column("poster_id", Id),
+    sa.Index("jobs_created", "created_at"),
+    sa.Index("jobs_poster", "poster_id"),
+)
+
+# The bot's own messages → the job they answered (so replies to them find the photo).
+bot_messages = sa.Table(
+    "bot_messages",
+    metadata,
+    sa.Column("chat_id", Id, primary_key=True, autoincrement=False),
+    sa.Column("message_id", Id, primary_key=True, autoincrement=False),
+    sa.Column("job_id", sa.String(JOB_ID_LENGTH), nullable=False),
+    sa.Index("bot_messages_job", "job_id"),
+)
+
+chats = sa.Table(
+    "chats",
+    metadata,
+    sa.Column("chat_id", Id, primary_key=True, autoincrement=False),
+    sa.Column("receipts_auto", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_seq", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("updated_at", Time, nullable=False),
+)
+
+# Each chat's receipt ledger. `seq` (the number people type in `/receipts delete N`) is
+# given on confirmation from chats.next_seq, never reused; AUTOINCREMENT keeps receipt ids
+# from being reused on SQLite too (a clear deletes "up to" an id).
+receipts = sa.Table(
+    "receipts",
+    metadata,
+    sa.Column("receipt_id", Id, primary_key=True, autoincrement=True),
+    sa.Column("chat_id", Id, nullable=False),
+    sa.Column("seq", sa.Integer),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("poster_id", Id, nullable=False),
+    sa.Column("poster_name", sa.Text, nullable=False),
+    sa.Column("requester_id", Id, nullable=False),
+    sa.Column("message_id", Id),
+    sa.Column("link", sa.Text),
+    sa.Column("posted_at", Time, nullable=False),
+    sa.Column("receipt_date", sa.Text),
+    sa.Column("month", sa.Text, nullable=False),
+    sa.Column("merchant", sa.Text),
+    sa.Column("currency", sa.Text, nullable=False),
+    sa.Column("total", sa.Text, nullable=False),
+    sa.Column("items", sa.Text, nullable=False),  # JSON
+    sa.Column("file_unique_id", sa.Text),
+    sa.Column("phash", sa.Text),
+    sa.Column("forced", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("bot_message_id", Id),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Column("confirmed_at", Time),
+    sa.UniqueConstraint("chat_id", "seq"),
+    sa.Index("receipts_chat_month", "chat_id", "status", "month"),
+    sa.Index("receipts_poster", "poster_id"),
+    sa.Index("receipts_requester", "requester_id"),
+    sqlite_autoincrement=True,
+)
