@@ -49,6 +49,9 @@ def test_the_wheel_holds_one_package_with_its_prompts(wheel: Path) -> None:
     assert "notelens/prompts/ocr.zh.md" in names and "notelens/prompts/polish.en.md" in names
     assert "notelens/locale/zh/LC_MESSAGES/notelens.po" in names
     assert "notelens/locale/en/LC_MESSAGES/notelens.po" in names
+    migrations = "notelens/store/migrations/"
+    assert {migrations + "env.py", migrations + "script.py.mako"} <= set(names)
+    assert migrations + "versions/0001_initial.py" in names
 
 
 def test_notes_from_a_plain_install_in_another_folder(
@@ -108,3 +111,16 @@ def test_notes_from_a_plain_install_in_another_folder(
     prompts = [r.texts for r in fake_model.requests]
     packaged = (ROOT / "src/notelens/prompts/ocr.en.md").read_text().strip()
     assert any(packaged in p for p in prompts)
+
+    # The schema's migrations come with the wheel: no alembic.ini, no source tree.
+    env["DATABASE_PATH"] = str(work / "data" / "notelens.db")
+    upgraded = subprocess.run(
+        [str(python), "-m", "notelens", "db", "upgrade"],
+        capture_output=True,
+        text=True,
+        cwd=work,
+        env=env,
+        timeout=120,
+    )
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "schema at revision 0002" in upgraded.stderr

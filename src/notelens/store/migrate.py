@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.operations import Operations
 from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -103,8 +104,27 @@ def _adopt_legacy(conn: sa.Connection, config: Config) -> None:
         for statements in legacy.MIGRATIONS[version:]:
             for sql in statements:
                 conn.exec_driver_sql(sql)
+        _legacy_keys_not_null(conn)
         command.stamp(config, LEGACY_REVISION)
     conn.exec_driver_sql("DROP TABLE schema_version")
+
+
+def _legacy_keys_not_null(conn: sa.Connection) -> None:
+    """0.1 declared some INTEGER PRIMARY KEYs without NOT NULL (harmless: they are row ids).
+    Rebuild those tables as revision 0001 declares them, so both kinds of database compare
+    equal; receipt ids stay never reused (AUTOINCREMENT and its counter kept)."""
+    ops = Operations(MigrationContext.configure(conn))
+    last = conn.exec_driver_sql("SELECT seq FROM sqlite_sequence WHERE name = 'receipts'")
+    last_receipt = last.scalar()
+    for table, key in (("users", "user_id"), ("chats", "chat_id"), ("receipts", "receipt_id")):
+        autoincrement = {"sqlite_autoincrement": True} if table == "receipts" else {}
+        with ops.batch_alter_table(table, recreate="always", table_kwargs=autoincrement) as batch:
+            batch.alter_column(key, existing_type=sa.Integer(), nullable=False)
+    if last_receipt is not None:
+        conn.exec_driver_sql("DELETE FROM sqlite_sequence WHERE name = 'receipts'")
+        conn.exec_driver_sql(
+            "INSERT INTO sqlite_sequence (name, seq) VALUES ('receipts', ?)", (last_receipt,)
+        )
 
 
 def _newer(what: str) -> str:

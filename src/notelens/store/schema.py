@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-Time = sa.Float(precision=53)
+Time = sa.Float(precision=53).with_variant(sa.REAL(), "sqlite")
 # Opaque job ids: random tokens (old integer ids, converted to text, still resolve).
 JOB_ID_LENGTH = 32
 

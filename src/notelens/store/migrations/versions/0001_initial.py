@@ -17,7 +17,7 @@ branch_labels = None
 depends_on = None
 
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-Time = sa.Float(precision=53)
+Time = sa.Float(precision=53).with_variant(sa.REAL(), "sqlite")
 
 
 def upgrade() -> None:

@@ -38,9 +38,7 @@ def upgrade() -> None:
         op.add_column("jobs", sa.Column("poster_id", Id))
     else:  # SQLite cannot alter a column: the batch copies each table
         with op.batch_alter_table("jobs", recreate="always") as batch:
-            batch.alter_column(
-                "job_id", type_=JobId, existing_type=sa.Integer(), autoincrement=False
-            )
+            batch.alter_column("job_id", type_=JobId, existing_type=sa.Integer(), nullable=False)
             batch.add_column(sa.Column("poster_id", Id))
         with op.batch_alter_table("bot_messages", recreate="always") as batch:
             batch.alter_column(

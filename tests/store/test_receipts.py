@@ -1,0 +1,122 @@
+"""The receipt ledger's storage on SQLite and on PostgreSQL (its texts and flows:
+tests/telegram/test_ledger.py and test_receipts.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from notelens.pipeline.tasks.receipt import LineItem, Receipt
+from notelens.store import Store
+from notelens.store.receipts import CONFIRMED, PENDING, Entry, Ledger
+
+GROUP, OTHER = -1001234567890, -1009876543210
+
+
+def entry(chat: int, poster: int, total: str, **kw: Any) -> Entry:
+    receipt = Receipt(
+        merchant=kw.pop("merchant", "Shop"),
+        date=kw.pop("date", dt.date(2026, 10, 5)),
+        currency="CNY",
+        total=Decimal(total),
+        items=[LineItem(name="咖啡", quantity=Decimal("2"), amount=Decimal(total))],
+    )
+    return Entry(chat, poster, f"P{poster}", 1_790_000_000.25, receipt, message_id=7, **kw)
+
+
+@pytest.fixture
+async def ledger(store: Store) -> AsyncIterator[Ledger]:
+    ledger = Ledger(store)
+    await ledger.load()
+    yield ledger
+
+
+async def test_entries_keep_every_field_and_exact_amounts(ledger: Ledger) -> None:
+    e = await ledger.add_pending(entry(GROUP, 1, "0.10", file_unique_id="U", phash="ab" * 8))
+    assert e.receipt_id is not None and e.status == PENDING
+    await ledger.set_bot_message(e.receipt_id, 9_000_000_000)
+    got = await ledger.get(e.receipt_id)
+    assert got is not None
+    assert got.receipt == e.receipt and got.link == "https://t.me/c/1234567890/7"
+    assert (got.posted_at, got.bot_message_id, got.phash) == (e.posted_at, 9_000_000_000, "ab" * 8)
+    assert await ledger.entries(GROUP) == []  # pending entries are not in the ledger
+    done = await ledger.confirm(e.receipt_id, forced=True)
+    assert done is not None and (done.seq, done.status, done.forced) == (1, CONFIRMED, True)
+    assert [x.total for x in await ledger.entries(GROUP, "2026-10")] == [Decimal("0.10")]
+    assert await ledger.entries(GROUP, "2026-11") == []
+    assert await ledger.by_seq(GROUP, 1) == done and await ledger.by_seq(OTHER, 1) is None
+
+
+async def test_numbers_per_chat_never_reused(ledger: Ledger) -> None:
+    seqs = []
+    for chat, total in ((GROUP, "1"), (OTHER, "2"), (GROUP, "3")):
+        e = await ledger.add_pending(entry(chat, 1, total))
+        assert e.receipt_id is not None
+        confirmed = await ledger.confirm(e.receipt_id)
+        assert confirmed is not None
+        seqs.append(confirmed.seq)
+    assert seqs == [1, 1, 2]
+    assert await ledger.count(GROUP) == 2
+    last = await ledger.last_id(GROUP)
+    assert last is not None and await ledger.clear(GROUP, up_to=last) == 2
+    assert await ledger.count(GROUP) == 0 and await ledger.count(OTHER) == 1
+    e = await ledger.add_pending(entry(GROUP, 1, "4"))
+    assert e.receipt_id is not None and e.receipt_id > last
+    assert (await ledger.confirm(e.receipt_id)).seq == 3  # type: ignore[union-attr]
+
+
+async def test_two_processes_confirming_number_each_receipt_once(store: Store) -> None:
+    """Two ledgers on two connections pools (two processes) confirm the same receipts."""
+    other_store = await Store(store.url).open()
+    try:
+        a, b = Ledger(store), Ledger(other_store)
+        ids = [(await a.add_pending(entry(GROUP, 1, str(n)))).receipt_id for n in range(8)]
+        results = await asyncio.gather(
+            *(ledger.confirm(i) for i in ids for ledger in (a, b))  # type: ignore[arg-type]
+        )
+        numbered = [r.seq for r in results if r is not None]
+        assert sorted(numbered) == list(range(1, 9))  # each once, no gaps, no repeats
+    finally:
+        await other_store.close()
+
+
+async def test_duplicates(ledger: Ledger) -> None:
+    first = await ledger.add_pending(entry(GROUP, 1, "10", file_unique_id="F", phash="0" * 16))
+    assert first.receipt_id is not None
+    assert await ledger.duplicate_of(first) is None  # not its own duplicate
+    same_file = entry(GROUP, 2, "99", file_unique_id="F", date=dt.date(2026, 1, 1))
+    dup = await ledger.duplicate_of(same_file)
+    assert dup is not None and (dup.reason, dup.other.receipt_id) == (
+        "same_photo",
+        first.receipt_id,
+    )
+    similar = entry(GROUP, 2, "99", phash="0" * 15 + "3", date=dt.date(2026, 1, 1))
+    assert (await ledger.duplicate_of(similar)).reason == "similar_photo"  # type: ignore[union-attr]
+    same_bill = entry(GROUP, 2, "10", merchant=" shop ")
+    assert (await ledger.duplicate_of(same_bill)).reason == "same_details"  # type: ignore[union-attr]
+    assert await ledger.duplicate_of(same_bill, pending_too=False) is None
+    assert await ledger.duplicate_of(entry(OTHER, 2, "10")) is None  # other chats: never
+
+
+async def test_auto_mode_and_forgetting_a_poster(store: Store, ledger: Ledger) -> None:
+    await ledger.set_auto(GROUP, True)
+    await ledger.set_auto(OTHER, True)
+    await ledger.set_auto(OTHER, False)
+    restarted = Ledger(store)
+    await restarted.load()
+    assert restarted.auto(GROUP) and not restarted.auto(OTHER)
+
+    for chat, poster, requester in ((GROUP, 1, 1), (OTHER, 1, 2), (GROUP, 2, 1), (GROUP, 3, 3)):
+        await ledger.add_pending(entry(chat, poster, "5", requester_id=requester))
+    assert await ledger.posted_by(1) == (2, 2)
+    assert await ledger.forget(1) == 2
+    assert await ledger.posted_by(1) == (0, 0)
+    left = [await ledger.get(i) for i in range(1, 5)]
+    assert [e.requester_id for e in left if e is not None] == [2, 3]  # unlinked from 1
+    await ledger.delete(3)
+    assert await ledger.get(3) is None
