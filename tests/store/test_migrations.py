@@ -107,32 +107,46 @@ async def test_a_newer_database_is_refused(db_url: URL) -> None:
         await Store(db_url).open()
 
 
-async def test_processes_starting_together_upgrade_once(db_url: URL, tmp_path: Path) -> None:
-    """Three `notelens db upgrade` at once on an empty database (the plain postgresql://
-    form): all succeed, and the schema is built once."""
+async def test_upgrades_started_together_run_once(db_url: URL) -> None:
+    """Processes starting together on an empty database: each waits for the lock, the
+    first builds the schema, the others find it done."""
+    engines = [make_engine(db_url) for _ in range(4)]
+    try:
+        assert await asyncio.gather(*map(migrate.upgrade, engines)) == [HEAD] * 4
+        async with engines[0].connect() as conn:
+            assert await conn.scalar(sa.text("SELECT count(*) FROM alembic_version")) == 1
+        assert await schema_diff(engines[0]) == []
+    finally:
+        for engine in engines:
+            await engine.dispose()
+
+
+async def test_db_upgrade_command(db_url: URL, tmp_path: Path) -> None:
+    """`notelens db upgrade` with the plain postgresql:// form (or DATABASE_PATH)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DATABASE_")}
     if db_url.get_backend_name() == "sqlite":
         env["DATABASE_PATH"] = str(db_url.database)
     else:
         env["DATABASE_URL"] = f"postgresql://postgres@127.0.0.1:5432/{db_url.database}"
-    procs = [
-        await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "notelens.cli", "db", "upgrade",
-            env=env, cwd=tmp_path, stderr=asyncio.subprocess.PIPE,
-        )
-        for _ in range(3)
-    ]  # fmt: skip
-    for proc in procs:
-        _, err = await proc.communicate()
-        assert proc.returncode == 0, err.decode()
-        assert f"schema at revision {HEAD}" in err.decode()
-    engine = make_engine(db_url)
-    try:
-        async with engine.connect() as conn:
-            assert await conn.scalar(sa.text("SELECT count(*) FROM alembic_version")) == 1
-        assert await schema_diff(engine) == []
-    finally:
-        await engine.dispose()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "notelens", "db", "upgrade",
+        env=env, cwd=tmp_path, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    assert f"schema at revision {HEAD}" in err.decode()
+    store = await Store(db_url).open()
+    assert await store.schema_revision() == HEAD
+    await store.close()
+
+
+def test_db_upgrade_reports_a_bad_url(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    from notelens.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", "mysql://root:hunter2@db/notes")
+    assert main(["db", "upgrade"]) == 3
+    err = capsys.readouterr().err
+    assert "DATABASE_URL must be postgresql://" in err and "hunter2" not in err
 
 
 # --- NoteLens 0.1 databases ------------------------------------------------------

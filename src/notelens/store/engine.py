@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -97,10 +97,9 @@ def upsert(
     update: Sequence[str] = (),
 ) -> sa.Insert:
     """INSERT … ON CONFLICT (keys) DO UPDATE SET update (or DO NOTHING), in either dialect."""
-    insert = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert
-    stmt = insert(table).values(**values)
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table).values(**values)
     if not update:
-        return stmt.on_conflict_do_nothing(index_elements=list(keys))
-    return stmt.on_conflict_do_update(
-        index_elements=list(keys), set_={name: stmt.excluded[name] for name in update}
-    )
+        return cast(sa.Insert, stmt.on_conflict_do_nothing(index_elements=list(keys)))
+    excluded = {name: stmt.excluded[name] for name in update}
+    return cast(sa.Insert, stmt.on_conflict_do_update(index_elements=list(keys), set_=excluded))

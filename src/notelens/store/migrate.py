@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.operations import Operations
-from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
@@ -48,12 +47,8 @@ def include_name(name: str | None, type_: str, _parents: Any) -> bool:
     return name is None if type_ == "schema" else True
 
 
-def configure_context(context: EnvironmentContext, connection: sa.Connection) -> None:
-    """What `migrations/env.py` and the schema tests configure Alembic with."""
-    context.configure(**context_options(connection))
-
-
 def context_options(connection: sa.Connection) -> dict[str, Any]:
+    """How `migrations/env.py` (and the schema tests) configure Alembic."""
     return {
         "connection": connection,
         "target_metadata": metadata,

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from alembic import context
 
-from notelens.store.migrate import configure_context
+from notelens.store.migrate import context_options
 
 connection = context.config.attributes.get("connection")
 if connection is None:
     raise RuntimeError("Run migrations through `notelens db upgrade` (notelens.store.migrate).")
-configure_context(context, connection)
+context.configure(**context_options(connection))
 with context.begin_transaction():
     context.run_migrations()
