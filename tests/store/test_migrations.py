@@ -98,6 +98,23 @@ async def test_a_later_revision_runs_once(
         await store.close()
 
 
+async def test_a_new_revision_is_written_from_the_models(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    later = tmp_path / "migrations"
+    shutil.copytree(migrate.MIGRATIONS_DIR, later, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(migrate, "MIGRATIONS_DIR", later)
+    path = await asyncio.to_thread(migrate.write_revision, "nothing changed")
+    assert path == later / "versions" / "0003_nothing_changed.py"
+    text = path.read_text()
+    assert 'down_revision = "0002"' in text or "down_revision = '0002'" in text
+    upgrade = text[text.index("def upgrade()") : text.index("def downgrade()")]
+    assert "op." not in upgrade and "pass" in upgrade  # the models equal the revisions
+    store = await Store(tmp_path / "x.db").open()
+    assert await store.schema_revision() == "0003"
+    await store.close()
+
+
 async def test_a_newer_database_is_refused(db_url: URL) -> None:
     store = await Store(db_url).open()
     async with store.engine.begin() as conn:

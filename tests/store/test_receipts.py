@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 from notelens.pipeline.tasks.receipt import LineItem, Receipt
 from notelens.store import Store
 from notelens.store.receipts import CONFIRMED, PENDING, Entry, Ledger
+from notelens.store.schema import receipts
 
 GROUP, OTHER = -1001234567890, -1009876543210
 
@@ -120,3 +122,32 @@ async def test_auto_mode_and_forgetting_a_poster(store: Store, ledger: Ledger) -
     assert [e.requester_id for e in left if e is not None] == [2, 3]  # unlinked from 1
     await ledger.delete(3)
     assert await ledger.get(3) is None
+
+
+async def test_unconfirmed_readings_expire(store: Store, ledger: Ledger) -> None:
+    stale = await ledger.add_pending(entry(GROUP, 1, "1"))
+    fresh = await ledger.add_pending(entry(GROUP, 1, "2"))
+    kept = await ledger.add_pending(entry(GROUP, 1, "3"))
+    assert kept.receipt_id is not None and await ledger.confirm(kept.receipt_id)
+    async with store.engine.begin() as conn:
+        await conn.execute(
+            receipts.update()
+            .where(receipts.c.receipt_id.in_([stale.receipt_id, kept.receipt_id]))
+            .values(created_at=time.time() - 8 * 86400)
+        )
+    assert await ledger.prune() == 1
+    assert await ledger.get(stale.receipt_id) is None  # type: ignore[arg-type]
+    assert await ledger.get(fresh.receipt_id) is not None  # type: ignore[arg-type]
+    assert await ledger.get(kept.receipt_id) is not None
+
+
+async def test_auto_mode_set_by_another_process(store: Store, ledger: Ledger) -> None:
+    other = await Store(store.url).open()
+    try:
+        await Ledger(other).set_auto(GROUP, True)
+        assert not ledger.auto(GROUP)  # this process's cache...
+        assert await ledger.is_auto(GROUP) and ledger.auto(GROUP)  # ...until asked
+        await Ledger(other).set_auto(GROUP, False)
+        assert not await ledger.is_auto(GROUP) and not ledger.auto(GROUP)
+    finally:
+        await other.close()

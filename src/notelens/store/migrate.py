@@ -8,6 +8,8 @@ schema. A database made before Alembic (a `schema_version` table) is adopted fir
 
 from __future__ import annotations
 
+import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+from alembic.script import Script, ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -124,6 +126,29 @@ def _legacy_keys_not_null(conn: sa.Connection) -> None:
 
 def _newer(what: str) -> str:
     return f"The database is at {what}, newer than this program knows: upgrade NoteLens."
+
+
+def write_revision(message: str) -> Path:
+    """For developers, after changing `schema.py`: autogenerate the next revision against a
+    scratch SQLite database at head. Read it (and check PostgreSQL) before committing:
+    `python -m notelens.store.migrate "what changed"`."""
+    with tempfile.TemporaryDirectory() as scratch:
+        engine = sa.create_engine(f"sqlite:///{scratch}/scratch.db")
+        try:
+            with engine.begin() as conn:
+                config = alembic_config(conn)
+                command.upgrade(config, "head")
+                head = ScriptDirectory.from_config(config).get_current_head()
+                number = f"{int(head or 0) + 1:04d}"
+                made = command.revision(config, message, autogenerate=True, rev_id=number)
+        finally:
+            engine.dispose()
+    assert isinstance(made, Script)
+    return Path(made.path)
+
+
+if __name__ == "__main__":
+    print(write_revision(" ".join(sys.argv[1:]) or "change"))
 
 
 async def upgrade_database(url: URL) -> str:

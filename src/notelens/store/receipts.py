@@ -28,7 +28,7 @@ from .store import Store
 PENDING, CONFIRMED = "pending", "confirmed"
 # A re-encoded or resized copy of a photo differs in a few pHash bits; other photos in ~32.
 SIMILAR_BITS = 6
-PENDING_RETENTION_S = 7 * 24 * 3600
+PENDING_RETENTION = dt.timedelta(days=7)
 
 _COLUMNS = [c for c in receipts.c if c.name != "created_at"]
 
@@ -161,20 +161,38 @@ class Ledger:
 
     async def load(self) -> None:
         """After `Store.open()`: cache which chats are in auto mode (handlers check it sync)
-        and drop readings nobody confirmed within a week."""
-        async with writing(self.store.engine) as conn:
+        and drop readings nobody confirmed in time."""
+        async with self.store.engine.connect() as conn:
             auto = await conn.scalars(sa.select(chats.c.chat_id).where(chats.c.receipts_auto == 1))
             self._auto = set(auto)
-            await conn.execute(
+        await self.prune()
+
+    async def prune(self, older_than: dt.timedelta = PENDING_RETENTION) -> int:
+        """Forget pending readings older than `older_than` (a scheduler may call this)."""
+        async with writing(self.store.engine) as conn:
+            done = await conn.execute(
                 receipts.delete().where(
                     receipts.c.status == PENDING,
-                    receipts.c.created_at < time.time() - PENDING_RETENTION_S,
+                    receipts.c.created_at < time.time() - older_than.total_seconds(),
                 )
             )
+        return max(done.rowcount, 0)
 
     # --- chat settings ------------------------------------------------------
     def auto(self, chat_id: int) -> bool:
+        """From this process's cache (another process's change shows after `is_auto`)."""
         return chat_id in self._auto
+
+    async def is_auto(self, chat_id: int) -> bool:
+        """From the database, for processes sharing it; refreshes the cache."""
+        async with self.store.engine.connect() as conn:
+            on = bool(
+                await conn.scalar(
+                    sa.select(chats.c.receipts_auto).where(chats.c.chat_id == chat_id)
+                )
+            )
+        (self._auto.add if on else self._auto.discard)(chat_id)
+        return on
 
     async def set_auto(self, chat_id: int, on: bool) -> None:
         values = {"chat_id": chat_id, "receipts_auto": int(on), "updated_at": time.time()}
