@@ -95,14 +95,18 @@ def test_notes_from_a_plain_install_in_another_folder(
     assert where.startswith(str(fresh_site)), where
 
     env = clean | model_env(fake_model, llm_base_url=fake_model.url, llm_api_key="sk-test-secret")
-    done = subprocess.run(
-        [str(python), "-m", "notelens", "notes", "page.png", "-o", "notes.md", "--lang", "en"],
-        capture_output=True,
-        text=True,
-        cwd=work,
-        env=env,
-        timeout=120,
-    )
+
+    def notelens(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(python), "-m", "notelens", *args],
+            capture_output=True,
+            text=True,
+            cwd=work,
+            env=env,
+            timeout=120,
+        )
+
+    done = notelens("notes", "page.png", "-o", "notes.md", "--lang", "en")
     assert done.returncode == 0, done.stderr
     document = (work / "notes.md").read_text()
     assert "site-packages" not in document + done.stderr
@@ -114,13 +118,6 @@ def test_notes_from_a_plain_install_in_another_folder(
 
     # The schema's migrations come with the wheel: no alembic.ini, no source tree.
     env["DATABASE_PATH"] = str(work / "data" / "notelens.db")
-    upgraded = subprocess.run(
-        [str(python), "-m", "notelens", "db", "upgrade"],
-        capture_output=True,
-        text=True,
-        cwd=work,
-        env=env,
-        timeout=120,
-    )
+    upgraded = notelens("db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
     assert "schema at revision 0002" in upgraded.stderr

@@ -15,37 +15,27 @@ from sqlalchemy.engine import URL
 from notelens.store import Store
 from notelens.store.engine import sqlite_url
 
-PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+PG_HOST = {"host": "127.0.0.1", "port": 5432}
+PG = {**PG_HOST, "user": "postgres"}
 
 
-async def create_database(name: str) -> URL:
-    admin = await asyncpg.connect(database="test", **PG)
+async def admin(sql: str) -> None:
+    connection = await asyncpg.connect(database="test", **PG)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
+        await connection.execute(sql)
     finally:
-        await admin.close()
-    return URL.create(
-        "postgresql+asyncpg", username="postgres", host=PG["host"], port=PG["port"], database=name
-    )
-
-
-async def drop_database(name: str) -> None:
-    admin = await asyncpg.connect(database="test", **PG)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+        await connection.close()
 
 
 @asynccontextmanager
 async def own_database() -> AsyncIterator[URL]:
     """A PostgreSQL database with a unique name, dropped afterwards."""
     name = f"notelens_test_{uuid.uuid4().hex[:16]}"
-    url = await create_database(name)
+    await admin(f'CREATE DATABASE "{name}"')
     try:
-        yield url
+        yield URL.create("postgresql+asyncpg", username="postgres", database=name, **PG_HOST)
     finally:
-        await drop_database(name)
+        await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

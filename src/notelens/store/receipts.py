@@ -31,6 +31,19 @@ SIMILAR_BITS = 6
 PENDING_RETENTION = dt.timedelta(days=7)
 
 _COLUMNS = [c for c in receipts.c if c.name != "created_at"]
+# Entry fields stored as they are: those known when posted, then those set later.
+_POSTED = (
+    "chat_id",
+    "poster_id",
+    "poster_name",
+    "requester_id",
+    "message_id",
+    "link",
+    "posted_at",
+    "file_unique_id",
+    "phash",
+)
+_ENTRY_COLUMNS = (*_POSTED, "receipt_id", "seq", "status", "bot_message_id", "confirmed_at")
 
 
 def month_of(receipt_date: dt.date | None, posted_at: float) -> str:
@@ -121,24 +134,8 @@ def _entry(row: sa.Row[Any]) -> Entry:
         total=Decimal(row.total),
         items=[LineItem.model_validate(i) for i in json.loads(row.items)],
     )
-    return Entry(
-        receipt_id=row.receipt_id,
-        chat_id=row.chat_id,
-        seq=row.seq,
-        status=row.status,
-        poster_id=row.poster_id,
-        poster_name=row.poster_name,
-        requester_id=row.requester_id,
-        message_id=row.message_id,
-        link=row.link,
-        posted_at=row.posted_at,
-        receipt=receipt,
-        file_unique_id=row.file_unique_id,
-        phash=row.phash,
-        forced=bool(row.forced),
-        bot_message_id=row.bot_message_id,
-        confirmed_at=row.confirmed_at,
-    )
+    fields = {name: row._mapping[name] for name in _ENTRY_COLUMNS}
+    return Entry(**fields, receipt=receipt, forced=bool(row.forced))
 
 
 def _same_details(a: Receipt, b: Receipt) -> bool:
@@ -209,22 +206,14 @@ class Ledger:
             entry.receipt_id = await conn.scalar(
                 receipts.insert()
                 .values(
-                    chat_id=entry.chat_id,
+                    **{name: getattr(entry, name) for name in _POSTED},
                     status=PENDING,
-                    poster_id=entry.poster_id,
-                    poster_name=entry.poster_name,
-                    requester_id=entry.requester_id,
-                    message_id=entry.message_id,
-                    link=entry.link,
-                    posted_at=entry.posted_at,
                     receipt_date=r.date.isoformat() if r.date else None,
                     month=entry.month,
                     merchant=r.merchant,
                     currency=r.currency,
                     total=str(r.total),
                     items=_items_json(r.items),
-                    file_unique_id=entry.file_unique_id,
-                    phash=entry.phash,
                     created_at=time.time(),
                 )
                 .returning(receipts.c.receipt_id)
