@@ -35,6 +35,7 @@ async def test_roundtrip_and_reopen(db_url: URL) -> None:
     assert loaded is not None and loaded.media[0].file_id == "FILE1"
     assert await again.job_for_message(7, 100) is None
     assert await again.user(8) == type(prefs)(8)  # nobody yet: the defaults
+    await again.ping()
     if db_url.get_backend_name() == "sqlite":
         async with again.engine.connect() as conn:
             assert await conn.scalar(sa.text("PRAGMA journal_mode")) == "wal"
@@ -88,6 +89,7 @@ async def test_prune_forgets_old_jobs_and_their_messages(store: Store) -> None:
     assert await store.job(old) is None and await store.job_for_message(7, 1) is None
     assert (await store.job_for_message(7, 2)) is not None
     assert await store.prune(timedelta(days=7)) == 0
+    assert await store.prune() == 0  # by default: 30 days
 
 
 async def test_forget_user_takes_their_jobs_and_receipt_jobs_on_their_photos(

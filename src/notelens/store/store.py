@@ -27,6 +27,11 @@ from .schema import bot_messages, jobs, users
 JOB_RETENTION = timedelta(days=30)
 
 
+def new_job_id() -> str:
+    """12 URL-safe characters (72 random bits): fits callback data, cannot be guessed."""
+    return secrets.token_urlsafe(9)
+
+
 @dataclass
 class UserPrefs:
     user_id: int
@@ -79,6 +84,11 @@ class Store:
             await self._engine.dispose()
             self._engine = None
 
+    async def ping(self) -> None:
+        """Raises when the database does not answer (readiness checks)."""
+        async with self.engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+
     async def schema_revision(self) -> str | None:
         return await current_revision(self.engine)
 
@@ -116,7 +126,7 @@ class Store:
     # --- jobs ---------------------------------------------------------------
     async def add_job(self, job: Job) -> str:
         """Store the job under a new random id (buttons carry it: it cannot be guessed)."""
-        job_id = secrets.token_urlsafe(9)
+        job_id = new_job_id()
         poster = (job.meta or {}).get("poster_id")
         async with writing(self.engine) as conn:
             await conn.execute(
@@ -169,7 +179,7 @@ class Store:
         return await self.job(job_id) if job_id is not None else None
 
     # --- forgetting -----------------------------------------------------------
-    async def prune(self, older_than: timedelta) -> int:
+    async def prune(self, older_than: timedelta = JOB_RETENTION) -> int:
         """Forget jobs older than `older_than` and the bot's messages that point to them
         (their buttons then answer "gone"). Returns how many jobs went."""
         old = sa.select(jobs.c.job_id).where(
