@@ -28,9 +28,15 @@ from .config import Settings, split_list
 from .i18n import INPUT_ERROR_KEYS, N_, Lang, lang_from_code, megabytes, plain
 from .pipeline.errors import ConfigError, ImageError, ModelError, describe_os_error
 from .pipeline.images import IMAGE_SUFFIXES, load_bytes, open_image
+from .pipeline.registry import TASKS, Options
 from .pipeline.service import Pipeline
 
 EXIT_OK, EXIT_PARTIAL, EXIT_INPUT, EXIT_CONFIG, EXIT_MODEL = 0, 1, 2, 3, 4
+# How the CLI offers each `Options` field a task may ask for (TaskSpec.cli_options).
+OPTION_FLAGS: dict[str, dict[str, Any]] = {
+    "length": {"type": int, "help": "expected number of characters"},
+    "alphabet": {"help": "the characters the code may contain"},
+}
 
 stderr = Console(stderr=True)
 
@@ -47,26 +53,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--engine", choices=("auto", "vlm", "local"), help="OCR engine (overrides OCR_ENGINE)"
     )
 
-    p = sub.add_parser("classify", parents=[lang], help="classify images into categories")
+    p = sub.add_parser("classify", parents=[lang], help=TASKS["classify"].description)
     p.add_argument("paths", nargs="+", type=Path, help="image files or folders (recursive)")
     p.add_argument("--categories", help='comma-separated, e.g. "cats,dogs,other things"')
     p.add_argument("--json", action="store_true", help="JSON lines on stdout")
     p.add_argument("--sort-into", type=Path, metavar="DIR", help="copy into DIR/<category>/")
     p.add_argument("--move", action="store_true", help="with --sort-into: move instead of copy")
 
-    p = sub.add_parser("ocr", parents=[lang, engine], help="all the text of an image")
-    p.add_argument("image", type=Path)
+    # One image in, text out: every such task of the registry, with the options it takes.
+    for spec in TASKS.values():
+        if not spec.cli:
+            continue
+        parents = [lang, engine] if spec.offline else [lang]
+        p = sub.add_parser(spec.name, parents=parents, help=spec.description)
+        p.add_argument("image", type=Path)
+        if spec.needs_question:
+            p.add_argument("question")
+        for name in spec.cli_options:
+            p.add_argument(f"--{name}", **OPTION_FLAGS[name])
 
-    p = sub.add_parser("captcha", parents=[lang, engine], help="the characters of a captcha")
-    p.add_argument("image", type=Path)
-    p.add_argument("--length", type=int, help="expected number of characters")
-    p.add_argument("--alphabet", help="the characters the code may contain")
-
-    p = sub.add_parser("ask", parents=[lang], help="ask a question about an image")
-    p.add_argument("image", type=Path)
-    p.add_argument("question")
-
-    p = sub.add_parser("notes", parents=[lang, engine], help="photos of notes → Markdown")
+    p = sub.add_parser("notes", parents=[lang, engine], help=TASKS["notes"].description)
     p.add_argument("images", nargs="+", type=Path)
     p.add_argument("-o", "--output", type=Path, help="write the Markdown here")
 
@@ -180,14 +186,13 @@ async def run(args: argparse.Namespace, settings: Settings, lang: str) -> int:
             return await cmd_classify(args, pipeline, lang)
         if args.command == "notes":
             return await cmd_notes(args, pipeline, lang)
+        spec = TASKS[args.command]
         data = await read(args.image, settings, lang)
+        chosen = {name: getattr(args, name) for name in spec.cli_options}
+        question = getattr(args, "question", None)
+        options = Options(language=settings.default_language, question=question, **chosen)
         try:
-            if args.command == "ocr":
-                result = await pipeline.ocr(data)
-            elif args.command == "captcha":
-                result = await pipeline.captcha(data, length=args.length, alphabet=args.alphabet)
-            else:
-                result = await pipeline.ask(data, args.question)
+            [result] = await pipeline.run(spec.name, [data], options)
         except ImageError as exc:
             raise InputFileError(input_error(lang, args.image.name, exc)) from exc
         warn(lang, result.warnings)

@@ -20,11 +20,14 @@ DEFAULT_CATEGORIES = ("二次元", "生活照片", "宠物", "工作", "表情�
 Provider = Literal["auto", "dashscope", "openai", "vllm", "ollama", "llamacpp"]
 
 
+def split_names(text: str) -> list[str]:
+    """`a, b，c` → ["a", "b", "c"] (Chinese commas too; empty parts dropped)."""
+    return [part.strip() for part in text.replace("，", ",").split(",") if part.strip()]
+
+
 def split_list(value: object) -> object:
-    """Comma-separated strings from the environment become lists (Chinese commas too)."""
-    if isinstance(value, str):
-        return [part.strip() for part in value.replace("，", ",").split(",") if part.strip()]
-    return value
+    """Comma-separated strings from the environment become lists."""
+    return split_names(value) if isinstance(value, str) else value
 
 
 class Settings(BaseSettings):

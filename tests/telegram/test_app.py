@@ -18,7 +18,7 @@ from notelens.cli import main as cli_main
 from notelens.config import Settings
 from notelens.pipeline.service import Pipeline
 from notelens.telegram.app import run_bot
-from testsupport.fakes.openai_server import FakeOpenAI
+from testsupport.fakes.openai_server import FakeOpenAI, text, truncated
 from testsupport.fakes.telegram_server import TOKEN, FakeTelegram, user
 
 from .conftest import jpeg
@@ -46,8 +46,10 @@ def test_rejected_token_exits_without_printing_it(
 
 
 class CrashingPipeline(Pipeline):
-    async def ocr(self, image: Any, *, language: str | None = None) -> Any:
-        raise RuntimeError(f"boom with {TOKEN} and sk-test-secret-model-key inside")
+    async def run(self, task: str, images: Any, options: Any) -> Any:
+        if task == "ocr":
+            raise RuntimeError(f"boom with {TOKEN} and sk-test-secret-model-key inside")
+        return await super().run(task, images, options)
 
 
 async def test_a_crash_is_answered_logged_without_secrets_and_the_bot_goes_on(
@@ -115,3 +117,32 @@ def test_notelens_bot_process_answers_and_stops_on_sigterm(
     assert proc.returncode == 0, err
     assert TOKEN not in err
     assert (tmp_path / "data" / "bot.db").exists()
+
+
+async def test_secrets_in_model_output_are_redacted_in_replies(
+    tg: FakeTelegram, fake_model: FakeOpenAI, start_bot: Any
+) -> None:
+    leaked = (
+        f"token {TOKEN}, our key sk-test-secret-model-key, "
+        "someone's key sk-proj-AbCdEfGhIjKlMnOp1234 "
+        "and a bot 987654321:AAFakeFakeFakeFakeFakeFake1234567"
+    )
+    await start_bot()
+    fake_model.reply(text(leaked))
+    tg.send_photo(jpeg(), ALICE, caption="/ocr")
+    [reply] = await tg.wait_sent(ALICE["id"])
+    assert "[REDACTED]" in reply.text
+    for secret in (TOKEN, "sk-test-secret", "sk-proj-AbCd", "AAFakeFake"):
+        assert secret not in reply.text
+
+
+async def test_truncated_json_from_the_model_gets_the_model_error_reply(
+    tg: FakeTelegram, fake_model: FakeOpenAI, start_bot: Any
+) -> None:
+    await start_bot()
+    fake_model.reply(truncated(), truncated(), truncated())
+    tg.send_photo(jpeg(), ALICE, caption="What is this?")  # a question: no offline fallback
+    [failed] = await tg.wait_sent(ALICE["id"], timeout=20)
+    assert "Sorry" in failed.text and "went wrong" not in failed.text
+    [(label, _)] = failed.buttons
+    assert "Retry" in label

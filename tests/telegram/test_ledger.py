@@ -19,7 +19,7 @@ from notelens.store import Store
 from notelens.telegram.admins import AdminCache
 from notelens.telegram.ledger import Entry, Ledger, message_link, month_of
 from notelens.telegram.media import is_receipt_caption
-from notelens.telegram.receipt_views import amount, csv_bytes, ledger_text, parse_month, split_text
+from notelens.telegram.receipts.views import amount, csv_bytes, ledger_text, parse_month, split_text
 
 GROUP, OTHER = -1001234567890, -1009876543210
 BOT = "notelens_test_bot"

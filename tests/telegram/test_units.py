@@ -11,11 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from notelens.i18n import catalogue
-from notelens.telegram.handlers import edit_categories
 from notelens.telegram.i18n import lang_from_code, t
-from notelens.telegram.jobs import Lanes, RateLimiter
 from notelens.telegram.media import looks_like_question, parse_command
 from notelens.telegram.replies import html_chunks, notes_filename, split_text
+from notelens.telegram.scheduling import Lanes, RateLimiter
+from notelens.telegram.tasks.handlers import edit_categories
 from testsupport.fakes.telegram_server import _valid_html
 
 

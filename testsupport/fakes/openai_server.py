@@ -34,6 +34,8 @@ class Reply:
     delay: float = 0.0
     usage: dict[str, Any] | None = None
     raw_body: str | None = None
+    raw_status: int = 502
+    raw_type: str = "text/html"
 
 
 def text(content: str, finish_reason: str = "stop", **kw: Any) -> Reply:
@@ -64,6 +66,12 @@ def looping(unit: str = "重复的句子。", times: int = 300) -> Reply:
 def garbage() -> Reply:
     """A body that is not JSON at all."""
     return Reply(raw_body="<html>502 Bad Gateway</html>")
+
+
+def truncated() -> Reply:
+    """A 200 answer whose JSON body was cut off mid-way (a proxy dropped the connection)."""
+    body = '{"id": "chatcmpl-fake", "object": "chat.completion", "choices": [{"index": 0, "mess'
+    return Reply(raw_body=body, raw_status=200, raw_type="application/json")
 
 
 FAKE_RECEIPT = {
@@ -213,7 +221,9 @@ class FakeOpenAI(ThreadedServer):
         finally:
             self.in_flight -= 1
         if reply.raw_body is not None:
-            return web.Response(status=502, text=reply.raw_body, content_type="text/html")
+            return web.Response(
+                status=reply.raw_status, text=reply.raw_body, content_type=reply.raw_type
+            )
         if reply.status != 200:
             headers = {}
             if reply.retry_after is not None:

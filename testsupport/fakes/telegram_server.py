@@ -310,12 +310,18 @@ class FakeTelegram(ThreadedServer):
         media_group_id: str | None = None,
         size: int | None = None,
         unique_id: str | None = None,
+        as_chat: bool = False,
     ) -> dict[str, Any]:
         """A compressed photo: a thumbnail size and the full size, like Telegram sends.
 
         `unique_id` sets the full size's file_unique_id: the same file sent again (forwarded).
+        With `as_chat`, posted by an anonymous admin, as the group.
         """
         sender = sender or user()
+        extra: dict[str, Any] = {}
+        if as_chat:
+            sender = {**ANONYMOUS_ADMIN, "language_code": sender.get("language_code")}
+            extra["sender_chat"] = self.chat_for(sender, chat_id)
         thumb_id = self.add_file(b"thumbnail-not-an-image")
         file_id = self.add_file(data, size=size)
         photo = [
@@ -334,7 +340,7 @@ class FakeTelegram(ThreadedServer):
                 "file_size": self.file_sizes[file_id],
             },
         ]
-        content: dict[str, Any] = {"photo": photo}
+        content: dict[str, Any] = {"photo": photo, **extra}
         if caption is not None:
             content.update(caption=caption, **_entities("caption_entities", caption))
         if media_group_id is not None:

@@ -78,10 +78,10 @@ def create_app(settings: Settings, telegram: TelegramApp | None = None) -> FastA
     async def readyz() -> Response:
         """The database answers."""
         if telegram is not None:
-            from ..telegram.services import SERVICES_KEY
+            from ..telegram.context import services_of
 
             try:
-                await telegram.bot_data[SERVICES_KEY].store.ping()
+                await services_of(telegram).store.ping()
             except Exception as exc:  # any failure means "not ready"; say which kind only
                 log.warning("readiness: the database did not answer (%s)", type(exc).__name__)
                 return _error(503, "not_ready", "the database is not reachable")

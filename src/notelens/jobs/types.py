@@ -23,9 +23,9 @@ class MediaRef:
 
 @dataclass
 class Job:
-    user_id: int
+    user_id: int  # whose job: the person, or the group for its anonymous admins
     chat_id: int
-    task: str  # notes | ocr | classify | captcha | ask
+    task: str  # a name in pipeline.registry.TASKS
     media: list[MediaRef]
     question: str | None = None
     categories: list[str] | None = None
@@ -34,3 +34,4 @@ class Job:
     meta: dict[str, Any] | None = None
     reply_to: int | None = field(default=None, compare=False)
     quiet: bool = field(default=False, compare=False)  # auto mode: say nothing unless found
+    lang: str = field(default="en", compare=False)  # the language to answer in

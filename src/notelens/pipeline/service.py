@@ -2,21 +2,21 @@
 
 It owns the model clients (and so their connection pools and concurrency
 limits); callers pass bytes or decoded images and get typed results back.
+`run(name, images, options)` runs any task of the registry; the typed methods
+below are conveniences for library callers over the same `run`.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 from ..config import Settings
 from .context import Context, ImageInput
+from .registry import Options, spec
 from .results import ClassifyResult, NotesResult, TaskResult
-from .tasks.ask import ask
-from .tasks.captcha import captcha
-from .tasks.classify import classify
-from .tasks.notes import Progress, notes
-from .tasks.ocr import ocr
-from .tasks.receipt import ReceiptResult, receipt
+from .tasks.notes import Progress
+from .tasks.receipt import ReceiptResult
 
 
 class Pipeline:
@@ -36,11 +36,26 @@ class Pipeline:
     def _lang(self, language: str | None) -> str:
         return language or self.settings.default_language
 
+    async def run(
+        self, task: str, images: Sequence[ImageInput], options: Options
+    ) -> list[TaskResult]:
+        """Run a registered task: once per image (in parallel), or once over all of them."""
+        s = spec(task)
+        if not s.per_image:
+            return [await s.run(self.ctx, images, options)]
+        return list(await asyncio.gather(*(s.run(self.ctx, [img], options) for img in images)))
+
+    async def _one(self, task: str, images: Sequence[ImageInput], options: Options) -> TaskResult:
+        [result] = await self.run(task, images, options)
+        return result
+
     async def classify(
         self, image: ImageInput, categories: list[str] | None = None, *, language: str | None = None
     ) -> ClassifyResult:
-        cats = categories or self.settings.default_categories
-        return await classify(self.ctx, image, cats, language=self._lang(language))
+        options = Options(self._lang(language), categories=categories)
+        result = await self._one("classify", [image], options)
+        assert isinstance(result, ClassifyResult)
+        return result
 
     async def captcha(
         self,
@@ -50,17 +65,16 @@ class Pipeline:
         alphabet: str | None = None,
         language: str | None = None,
     ) -> TaskResult:
-        return await captcha(
-            self.ctx, image, length=length, alphabet=alphabet, language=self._lang(language)
-        )
+        options = Options(self._lang(language), length=length, alphabet=alphabet)
+        return await self._one("captcha", [image], options)
 
     async def ocr(self, image: ImageInput, *, language: str | None = None) -> TaskResult:
-        return await ocr(self.ctx, image, language=self._lang(language))
+        return await self._one("ocr", [image], Options(self._lang(language)))
 
     async def ask(
         self, image: ImageInput, question: str, *, language: str | None = None
     ) -> TaskResult:
-        return await ask(self.ctx, image, question, language=self._lang(language))
+        return await self._one("ask", [image], Options(self._lang(language), question=question))
 
     async def notes(
         self,
@@ -71,7 +85,12 @@ class Pipeline:
         progress: Progress | None = None,
     ) -> NotesResult:
         """Without a `language`, the document is in the language of the text it reads."""
-        return await notes(self.ctx, images, language=language, names=names, progress=progress)
+        options = Options(language, names=names, progress=progress)
+        result = await self._one("notes", images, options)
+        assert isinstance(result, NotesResult)
+        return result
 
     async def receipt(self, image: ImageInput, *, language: str | None = None) -> ReceiptResult:
-        return await receipt(self.ctx, image, language=self._lang(language))
+        result = await self._one("receipt", [image], Options(self._lang(language)))
+        assert isinstance(result, ReceiptResult)
+        return result

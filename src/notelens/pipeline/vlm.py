@@ -169,7 +169,9 @@ class ModelClient:
                 f"The model endpoint rejected the request (HTTP {exc.status_code}).",
                 code="model_rejected",
             ) from exc
-        except openai.APIError as exc:  # unparseable bodies and the like
+        except (openai.APIError, ValueError) as exc:
+            # Unparseable bodies: openai raises APIError for some, and lets the JSON
+            # decoder's (or pydantic's) ValueError through for a 200 cut off mid-way.
             raise ModelUnavailable(
                 "The model endpoint sent an answer we cannot read.", code="model_garbage"
             ) from exc

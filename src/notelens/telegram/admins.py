@@ -26,11 +26,16 @@ class AdminCache:
         bot_admins: Collection[int] = (),
         ttl: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        max_entries: int = 10_000,
     ) -> None:
         self.bot_admins = set(bot_admins)
         self.ttl = ttl
+        self.max_entries = max_entries
         self._clock = clock
         self._cache: dict[tuple[int, int], tuple[float, bool]] = {}
+
+    def __len__(self) -> int:
+        return len(self._cache)
 
     async def is_admin(self, bot: Bot, chat_id: int, user_id: int) -> bool:
         """True for bot admins, the owner of a private chat, and the chat's administrators,
@@ -52,8 +57,17 @@ class AdminCache:
             log.warning("getChatMember failed in chat %s: %s", chat_id, type(exc).__name__)
             return False
         answer = member.status in ADMIN_STATUSES
+        if len(self._cache) >= self.max_entries:
+            self._prune(now)
         self._cache[key] = (now + self.ttl, answer)
         return answer
+
+    def _prune(self, now: float) -> None:
+        """Expired answers go first; then the oldest (dicts keep insertion order)."""
+        for key in [k for k, (until, _) in self._cache.items() if until <= now]:
+            del self._cache[key]
+        while len(self._cache) >= self.max_entries:
+            del self._cache[next(iter(self._cache))]
 
     def forget(self, user_id: int) -> None:
         for key in [k for k in self._cache if k[1] == user_id]:

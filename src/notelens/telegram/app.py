@@ -14,19 +14,29 @@ import signal
 import sys
 from collections.abc import AsyncIterator
 
-from telegram import LinkPreviewOptions
+from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import InvalidToken, NetworkError, TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+from telegram.ext import (
+    AIORateLimiter,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    Defaults,
+    TypeHandler,
+)
 
 from ..config import Settings
 from ..pipeline.errors import ConfigError
 from ..store import Store
+from . import receipts, tasks
+from .context import SERVICES_KEY, BotApp, CustomContext, PipelineLike, Services, services_of
 from .errors import install_redaction, on_error, quiet_noisy_loggers, redact
-from .handlers import add_handlers, menu
-from .jobs import AlbumCollector, Lanes, RateLimiter
+from .gate import gate
+from .intake import add_intake
 from .polling import poll
-from .services import SERVICES_KEY, PipelineLike, Services
+from .scheduling import AlbumCollector, Lanes, RateLimiter
+from .tasks.buttons import on_unknown_button
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +44,22 @@ EXIT_OK, EXIT_CONFIG, EXIT_NETWORK = 0, 3, 4
 # Updates handled at once. Handlers only queue work, so this bounds little.
 CONCURRENT_UPDATES = 256
 SHUTDOWN_GRACE_S = 8.0  # within `docker stop`'s default 10 s
+PRUNE_EVERY_S = 6 * 3600  # old jobs and the links of our messages to them
+
+
+def add_handlers(app: BotApp) -> None:
+    """The gate first (group -1), then each feature's handlers: receipts before the general
+    tasks (their photo takers are asked first), and a quiet answer for unknown buttons."""
+    app.add_handler(TypeHandler(Update, gate), group=-1)
+    receipts.register(app)
+    tasks.register(app)
+    add_intake(app)
+    app.add_handler(CallbackQueryHandler(on_unknown_button))
 
 
 def build_app(
     settings: Settings, pipeline: PipelineLike | None = None, store: Store | None = None
-) -> Application:
+) -> BotApp:
     """The bot over `pipeline` (built from settings when not given) and `store`."""
     if settings.telegram_bot_token is None:
         raise ConfigError(
@@ -55,6 +76,7 @@ def build_app(
     builder = (
         ApplicationBuilder()
         .token(token)
+        .context_types(ContextTypes(context=CustomContext))
         .concurrent_updates(CONCURRENT_UPDATES)
         .rate_limiter(AIORateLimiter(max_retries=3))
         .defaults(
@@ -76,7 +98,7 @@ def build_app(
         builder = builder.base_url(settings.telegram_api_base_url)
     if settings.telegram_file_base_url:
         builder = builder.base_file_url(settings.telegram_file_base_url)
-    app = builder.build()
+    app: BotApp = builder.build()
 
     owns_pipeline = pipeline is None
     if pipeline is None:
@@ -98,24 +120,30 @@ def build_app(
     return app
 
 
-def _services(app: Application) -> Services:
-    return app.bot_data[SERVICES_KEY]  # type: ignore[no-any-return]
+async def _prune(ctx: CustomContext) -> None:
+    """Forget jobs past their retention (their buttons then say "gone") and readings that
+    nobody confirmed."""
+    jobs = await ctx.services.store.prune()
+    readings = await ctx.services.ledger.prune()
+    log.info("pruned %s old jobs and %s unconfirmed readings", jobs, readings)
 
 
-async def _post_init(app: Application) -> None:
-    s = _services(app)
+async def _post_init(app: BotApp) -> None:
+    s = services_of(app)
     await s.store.open()
     await s.ledger.load()
+    if app.job_queue is not None:
+        app.job_queue.run_repeating(_prune, interval=PRUNE_EVERY_S, first=PRUNE_EVERY_S)
     try:
-        await app.bot.set_my_commands(menu("en"))
-        await app.bot.set_my_commands(menu("zh"), language_code="zh")
+        await app.bot.set_my_commands(tasks.menu("en"))
+        await app.bot.set_my_commands(tasks.menu("zh"), language_code="zh")
     except TelegramError as exc:  # the menu is a nicety; never fail start-up for it
         log.warning("setMyCommands failed: %s", redact(str(exc)))
 
 
-async def _post_stop(app: Application) -> None:
+async def _post_stop(app: BotApp) -> None:
     """Finish the work already accepted (albums waiting included) before shutting down."""
-    s = _services(app)
+    s = services_of(app)
     s.albums.flush()
     try:
         await s.lanes.join(SHUTDOWN_GRACE_S)
@@ -124,8 +152,8 @@ async def _post_stop(app: Application) -> None:
         await s.lanes.cancel()
 
 
-async def _post_shutdown(app: Application) -> None:
-    s = _services(app)
+async def _post_shutdown(app: BotApp) -> None:
+    s = services_of(app)
     if s.owns_store:
         await s.store.close()
     if s.owns_pipeline:
@@ -133,7 +161,7 @@ async def _post_shutdown(app: Application) -> None:
 
 
 @contextlib.asynccontextmanager
-async def running(app: Application) -> AsyncIterator[Application]:
+async def running(app: BotApp) -> AsyncIterator[BotApp]:
     """The bot started (getMe, menu, store open) for the body, then stopped cleanly: accepted
     work finishes within the grace period. Raises InvalidToken when Telegram rejects the token.
     """
@@ -158,7 +186,7 @@ async def running(app: Application) -> AsyncIterator[Application]:
         await _post_shutdown(app)
 
 
-async def serve(app: Application, stop: asyncio.Event, *, poll_timeout: float = 30) -> None:
+async def serve(app: BotApp, stop: asyncio.Event, *, poll_timeout: float = 30) -> None:
     """Long-poll until `stop` is set, then stop cleanly."""
     async with running(app):
         await poll(app, stop, poll_timeout=poll_timeout)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import threading
 import traceback
 from typing import Any
@@ -27,11 +28,24 @@ _INSTALLED = False
 REDACTED = "[REDACTED]"
 
 
+# Strings that look like credentials whoever they belong to (a model may read one off a
+# photo or echo one from its context): never sent to a chat, never logged.
+SECRET_LOOKING = re.compile(
+    r"\b(?:sk-[A-Za-z0-9_-]{16,}"  # OpenAI-compatible keys (OpenAI, DashScope, DeepSeek …)
+    r"|\d{6,12}:AA[A-Za-z0-9_-]{30,}"  # Telegram bot tokens
+    r"|AKIA[0-9A-Z]{16}"  # AWS access key ids
+    r"|AIza[0-9A-Za-z_-]{35}"  # Google API keys
+    r"|gh[pousr]_[A-Za-z0-9]{36,}"  # GitHub tokens
+    r"|xox[abprs]-[A-Za-z0-9-]{10,})"  # Slack tokens
+)
+
+
 def redact(text: str) -> str:
+    """`text` without the registered secrets (token, keys) and secret-looking strings."""
     for secret in _SECRETS:
         if secret and secret in text:
             text = text.replace(secret, REDACTED)
-    return text
+    return SECRET_LOOKING.sub(REDACTED, text)
 
 
 def install_redaction(*secrets: str | None) -> None:
@@ -82,7 +96,9 @@ def describe(update: object) -> str:
     return type(update).__name__
 
 
-async def report(application: Application, update: object, exc: BaseException) -> None:
+async def report(
+    application: Application[Any, Any, Any, Any, Any, Any], update: object, exc: BaseException
+) -> None:
     """Log an unexpected error (scrubbed) and tell the user something went wrong."""
     log.error(
         "unexpected error handling %s: %s",

@@ -110,7 +110,7 @@ def parse_command(text: str | None, bot_username: str | None) -> Command | None:
 
 def mentions(message: Message, bot_username: str | None, bot_id: int) -> bool:
     """Whether the text or caption mentions this bot (@username or a text mention)."""
-    types = [MessageEntity.MENTION, MessageEntity.TEXT_MENTION]
+    types: list[str | None] = [MessageEntity.MENTION, MessageEntity.TEXT_MENTION]
     found = {**message.parse_entities(types), **message.parse_caption_entities(types)}
     handle = f"@{bot_username}".lower() if bot_username else None
     for entity, text in found.items():
@@ -153,14 +153,31 @@ def is_receipt_caption(message: Message, bot_username: str | None, bot_id: int) 
     `@bot what is this?` stays a question, `@bot Lecture 3` stays the default mode.
     """
     caption = message.caption or ""
-    command = parse_command(caption, bot_username)
+    return asks_for_receipt(
+        caption,
+        parse_command(caption, bot_username),
+        mentions(message, bot_username, bot_id),
+        bot_username,
+        private=message.chat.type == "private",
+    )
+
+
+def asks_for_receipt(
+    caption: str,
+    command: Command | None,
+    mentioned: bool,
+    bot_username: str | None,
+    *,
+    private: bool,
+) -> bool:
+    """`is_receipt_caption` over a caption whose command and mentions are already parsed."""
     if command is not None:
         return command.for_us and command.name == "receipt"
     if RECEIPT_HASHTAG.search(caption):
         return True
-    if not mentions(message, bot_username, bot_id):
+    if not mentioned:
         return False
     rest = strip_mention(caption, bot_username).strip(" \t\n.,;:!，。；：！")
     if not rest:
-        return message.chat.type != "private"
+        return not private
     return RECEIPT_WORDS.fullmatch(rest) is not None

@@ -16,6 +16,8 @@ from io import BytesIO
 from telegram import Bot, InlineKeyboardMarkup, InputFile, Message
 from telegram.constants import MessageLimit, ParseMode
 
+from .errors import redact
+
 TEXT_LIMIT = int(MessageLimit.MAX_TEXT_LENGTH)  # 4096
 CAPTION_LIMIT = int(MessageLimit.CAPTION_LENGTH)  # 1024
 # More chunks than this and a file is kinder than a wall of messages.
@@ -123,8 +125,10 @@ async def send_html(
 ) -> list[Message]:
     """Send header + body; split into several messages, or as a file when very long.
 
-    The keyboard goes on the last message, where the user's eyes are.
+    The keyboard goes on the last message, where the user's eyes are. Secrets (and what
+    looks like one) are redacted: model output is never trusted to leave them out.
     """
+    header_html, body = redact(header_html), redact(body)
     chunks = html_chunks(header_html, body)
     if len(chunks) > MAX_CHUNKS:
         caption = "\n\n".join(p for p in (header_html, long_note_html) if p)
@@ -163,6 +167,9 @@ async def send_document(
     reply_to: int | None = None,
     reply_markup: InlineKeyboardMarkup | None = None,
 ) -> Message:
+    caption_html = redact(caption_html)
+    if file_name.endswith((".md", ".txt", ".csv")):
+        data = redact(data.decode("utf-8", "replace")).encode("utf-8")
     caption = caption_html if len(caption_html) <= CAPTION_LIMIT else ""
     msg = await bot.send_document(
         chat_id,

@@ -1,7 +1,9 @@
-"""Running one job: download, call the pipeline, reply; errors become polite messages.
+"""Running one job: download, run its task's presenter, reply; errors become polite
+messages.
 
-This is the only module that knows both the pipeline's results and Telegram's
-messages; handlers only decide *what* to run and queue it.
+Handlers only decide *what* to run and hand it to `dispatch`. How each task is
+answered is registered by its feature (`@present("notes")`); a task without a
+presenter is answered as text, so a new pipeline task works in the bot unchanged.
 """
 
 from __future__ import annotations
@@ -9,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.constants import ChatAction
@@ -18,29 +21,40 @@ from telegram.error import BadRequest, TelegramError
 
 from ..i18n import INPUT_ERROR_KEYS
 from ..jobs.types import Job
+from ..pipeline.context import ImageInput
 from ..pipeline.errors import ConfigError, ImageError, ModelError
 from ..pipeline.pdf import render_pdf
+from ..pipeline.registry import Options, modes
 from ..pipeline.results import TaskResult
 from . import replies
-from .i18n import TASKS, t, too_big_text
-from .jobs import chat_action
+from .context import Services
+from .i18n import t, too_big_text
 from .media import download
-from .receipt_flow import read_receipt
-from .services import ImageInput, Services
+from .scheduling import chat_action
 
 log = logging.getLogger(__name__)
 
 IMAGE_ERROR_KEYS = INPUT_ERROR_KEYS
 
 
+def task_label(lang: str, task: str) -> str:
+    """A task's button label from the catalogue; a task without one is shown by name."""
+    key = f"btn_{task}"
+    try:
+        label = t(lang, key)
+    except KeyError:
+        return task
+    return task if label == key else label
+
+
 def task_buttons(lang: str, job_id: str, exclude: str | None = None) -> InlineKeyboardMarkup:
     """Run another task on the same photo(s): callback data `t:<job>:<task>` (≤ 64 bytes)."""
     row = [
-        InlineKeyboardButton(t(lang, f"btn_{task}"), callback_data=f"t:{job_id}:{task}")
-        for task in TASKS
+        InlineKeyboardButton(task_label(lang, task), callback_data=f"t:{job_id}:{task}")
+        for task in modes()
         if task != exclude
     ]
-    return InlineKeyboardMarkup([row[:2], row[2:]])
+    return InlineKeyboardMarkup([row[i : i + 2] for i in range(0, len(row), 2)])
 
 
 def retry_button(lang: str, job_id: str) -> InlineKeyboardMarkup:
@@ -108,7 +122,33 @@ class Progress:
                 await self.message.edit_text(t(self.lang, "progress_done", n=total))
 
 
-async def run_job(services: Services, bot: Bot, job: Job, lang: str) -> None:
+# A task's way from inputs to messages: run it through the pipeline and answer. Features
+# register theirs (notes, classify, captcha, receipt); others answer as text.
+Present = Callable[[Services, Bot, Job, Inputs], Awaitable[list[Message]]]
+PRESENTERS: dict[str, Present] = {}
+
+
+def present(task: str) -> Callable[[Present], Present]:
+    """Register how the bot answers `task` (a decorator)."""
+
+    def register(fn: Present) -> Present:
+        PRESENTERS[task] = fn
+        return fn
+
+    return register
+
+
+def options(job: Job, **extra: Any) -> Options:
+    """The job's options for the pipeline; `extra` adds or overrides (progress, categories)."""
+    values: dict[str, Any] = {
+        "language": job.lang,
+        "question": job.question,
+        "categories": job.categories,
+    }
+    return Options(**(values | extra))
+
+
+async def run_job(services: Services, bot: Bot, job: Job) -> None:
     """Run `job` and answer in its chat. Model and input errors are answered here.
 
     A quiet job (a photo checked in auto mode) shows no "typing…" and answers only a
@@ -120,28 +160,37 @@ async def run_job(services: Services, bot: Bot, job: Job, lang: str) -> None:
     action = ChatAction.UPLOAD_DOCUMENT if job.task == "notes" else ChatAction.TYPING
     try:
         if job.quiet:
-            sent = await _run(services, bot, job, lang)
+            sent = await _run(services, bot, job)
         else:
             async with chat_action(bot, job.chat_id, action):
-                sent = await _run(services, bot, job, lang)
+                sent = await _run(services, bot, job)
     except (ImageError, ConfigError, ModelError) as exc:
         if job.quiet:
             log.info("quiet job %s failed: %s (%s)", job.job_id, type(exc).__name__, exc.code)
             return
-        await _answer_error(services, bot, job, lang, exc)
+        await _answer_error(services, bot, job, exc)
         return
     for message in sent:
         await services.store.link_message(job.chat_id, message.message_id, job.job_id)
 
 
+async def _run(services: Services, bot: Bot, job: Job) -> list[Message]:
+    inputs = await load_inputs(services, bot, job, job.lang)
+    return await PRESENTERS.get(job.task, present_text)(services, bot, job, inputs)
+
+
 async def _answer_error(
-    services: Services, bot: Bot, job: Job, lang: str, exc: ImageError | ConfigError | ModelError
+    services: Services, bot: Bot, job: Job, exc: ImageError | ConfigError | ModelError
 ) -> None:
     assert job.job_id is not None
+    lang = job.lang
     if isinstance(exc, ImageError):
         key = exc.code if exc.code in IMAGE_ERROR_KEYS else "image_invalid"
         if exc.code == "file_too_big":
-            await _send_too_big(services, bot, job, lang, exc)
+            size = exc.details.get("size")
+            limit = services.settings.telegram_max_download_bytes
+            text = too_big_text(lang, size if isinstance(size, int) else None, limit)
+            await replies.send_html(bot, job.chat_id, text, reply_to=job.reply_to)
             return
         markup = retry_button(lang, job.job_id) if key == "download_failed" else None
         await replies.send_html(
@@ -166,107 +215,38 @@ async def _answer_error(
     )
 
 
-async def _send_too_big(services: Services, bot: Bot, job: Job, lang: str, exc: ImageError) -> None:
-    size = exc.details.get("size")
-    limit = services.settings.telegram_max_download_bytes
-    text = too_big_text(lang, size if isinstance(size, int) else None, limit)
-    await replies.send_html(bot, job.chat_id, text, reply_to=job.reply_to)
-
-
-async def _run(services: Services, bot: Bot, job: Job, lang: str) -> list[Message]:
+async def present_text(services: Services, bot: Bot, job: Job, inputs: Inputs) -> list[Message]:
+    """Free text from the model (ocr, ask and any task without a presenter of its own),
+    escaped and split by send_html; one section per photo."""
     assert job.job_id is not None
-    pipeline = services.pipeline
-    inputs = await load_inputs(services, bot, job, lang)
-    notice = "\n".join(inputs.notices)
-    chat, reply_to, job_id = job.chat_id, job.reply_to, job.job_id
-    buttons = task_buttons(lang, job_id)
-
-    if job.task == "receipt":
-        return await read_receipt(services, bot, job, lang, inputs.images)
-
-    if job.task == "notes":
-        progress = Progress(bot, chat, lang, reply_to)
-        result = await pipeline.notes(inputs.images, language=lang, progress=progress)
-        await progress.finish(len(result.pages))
-        title = result.title or replies.first_heading(result.markdown) or "notes"
-        header = t(lang, "notes_caption", title=title)
-        if result.failed_pages:
-            header += "\n" + t(lang, "notes_failed", n=len(result.failed_pages))
-        if notice:
-            header += "\n" + notice
-        sent = await replies.send_html(
-            bot, chat, header, replies.preview(result.markdown), reply_to=reply_to
-        )
-        name = replies.notes_filename(replies.first_heading(result.markdown) or title)
-        doc = await replies.send_document(
-            bot,
-            chat,
-            result.markdown.encode("utf-8"),
-            name,
-            reply_markup=task_buttons(lang, job_id, exclude="notes"),
-        )
-        return [*sent, doc]
-
-    if job.task == "classify":
-        categories = job.categories or services.categories_for(
-            (await services.store.user(job.user_id)).categories
-        )
-        results = await asyncio.gather(
-            *(pipeline.classify(img, categories, language=lang) for img in inputs.images)
-        )
-        if len(results) == 1:
-            header = t(lang, "category", category=results[0].category)
-        else:
-            header = "\n".join(
-                t(lang, "category_line", n=i, category=r.category) for i, r in enumerate(results, 1)
-            )
-        return await replies.send_html(
-            bot, chat, _join(header, notice), reply_to=reply_to, reply_markup=buttons
-        )
-
-    if job.task == "captcha":
-        results = await asyncio.gather(
-            *(pipeline.captcha(img, language=lang) for img in inputs.images)
-        )
-        header = "\n".join(t(lang, "captcha", text=r.text.strip() or "?") for r in results)
-        notice = _join(_offline_note(services, results, lang), notice)
-        return await replies.send_html(
-            bot, chat, _join(header, notice), reply_to=reply_to, reply_markup=buttons
-        )
-
-    # ocr and ask: free text from the model, escaped and split by send_html.
-    if job.task == "ask":
-        question = job.question or ""
-        calls = [pipeline.ask(img, question, language=lang) for img in inputs.images]
-    else:
-        calls = [pipeline.ocr(img, language=lang) for img in inputs.images]
-    texts = await asyncio.gather(*calls)
-    notice = _join(_offline_note(services, texts, lang), notice)
-    parts = [r.text.strip() for r in texts]
+    lang = job.lang
+    results = await services.pipeline.run(job.task, inputs.images, options(job))
+    notice = join_lines(offline_note(services, results, lang), *inputs.notices)
+    parts = [r.text.strip() for r in results]
     if len(parts) == 1:
         body = parts[0]
     else:
         body = "\n\n".join(f"[{i}]\n{p}" for i, p in enumerate(parts, 1))
     header = notice
     if not body.strip():
-        header = _join(t(lang, "empty_result"), notice)
+        header = join_lines(t(lang, "empty_result"), notice)
     return await replies.send_html(
         bot,
-        chat,
+        job.chat_id,
         header,
         body,
-        reply_to=reply_to,
-        reply_markup=buttons,
-        file_name=f"{job.task}-{job_id}.txt",
+        reply_to=job.reply_to,
+        reply_markup=task_buttons(lang, job.job_id),
+        file_name=f"{job.task}-{job.job_id}.txt",
         long_note_html=t(lang, "long_as_file"),
     )
 
 
-def _offline_note(services: Services, results: Sequence[TaskResult], lang: str) -> str:
+def offline_note(services: Services, results: Sequence[TaskResult], lang: str) -> str:
     """Say so when the model failed and the offline engine answered instead."""
     fell_back = not services.settings.uses_local_ocr and any(r.engine == "local" for r in results)
     return t(lang, "read_offline") if fell_back else ""
 
 
-def _join(*parts: str) -> str:
+def join_lines(*parts: str) -> str:
     return "\n".join(p for p in parts if p)

@@ -1,7 +1,8 @@
 """A receipt from photo to ledger: read it, flag duplicates, wait for the payer's yes.
 
-`read_receipt` runs inside `runner.run_job` (so downloads, errors and Retry work
-like every other task); `decide` applies a press of Confirm / Discard / Add anyway.
+`read_receipt` is the receipt task's presenter, run by `runner.run_job` (so
+downloads, errors and Retry work like every other task); `decide` applies a press of
+Confirm / Discard / Add anyway.
 Nothing is counted until confirmed, and a duplicate is counted only when someone
 explicitly says "add anyway".
 """
@@ -16,13 +17,16 @@ from dataclasses import dataclass
 from PIL import Image
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from ..jobs.types import Job
-from ..pipeline.images import open_image, perceptual_hash
-from . import replies
-from .i18n import plain, t
-from .ledger import PENDING, Duplicate, Entry
-from .receipt_views import duplicate_note, paid_by, receipt_body
-from .services import ImageInput, Services
+from ...jobs.types import Job
+from ...pipeline.context import ImageInput
+from ...pipeline.images import open_image, perceptual_hash
+from ...pipeline.tasks.receipt import ReceiptResult
+from .. import replies
+from ..context import Services
+from ..i18n import plain, t
+from ..ledger import PENDING, Duplicate, Entry
+from ..runner import Inputs, options, present
+from .views import duplicate_note, paid_by, receipt_body
 
 log = logging.getLogger(__name__)
 
@@ -70,16 +74,17 @@ def _phash(image: ImageInput, max_pixels: int) -> str:
     return perceptual_hash(img)
 
 
-async def read_receipt(
-    services: Services, bot: Bot, job: Job, lang: str, images: list[ImageInput]
-) -> list[Message]:
+@present("receipt")
+async def read_receipt(services: Services, bot: Bot, job: Job, inputs: Inputs) -> list[Message]:
     """Read the job's (first) image as a receipt and post it as pending, with buttons."""
-    image = images[0]
+    lang = job.lang
+    image = inputs.images[0]
     ref = job.media[0]
     meta = job.meta or {}
     # Decoding first also refuses a broken file before any model call.
     phash = await asyncio.to_thread(_phash, image, services.settings.max_image_pixels)
-    result = await services.pipeline.receipt(image, language=lang)
+    [result] = await services.pipeline.run("receipt", [image], options(job))
+    assert isinstance(result, ReceiptResult)
     if result.receipt is None:
         if job.quiet:
             return []

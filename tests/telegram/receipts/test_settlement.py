@@ -8,7 +8,7 @@ from babel.numbers import get_currency_precision
 from hypothesis import given
 from hypothesis import strategies as st
 
-from notelens.telegram.settlement import balances, minor_unit, settle
+from notelens.telegram.receipts.settlement import balances, minor_unit, settle
 
 CURRENCIES = st.sampled_from(["CNY", "USD", "JPY", "KWD", "HUF", "TWD", "IDR"])
 

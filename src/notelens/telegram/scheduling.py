@@ -13,35 +13,47 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from telegram import Bot, Message
+from telegram import Bot
 from telegram.error import TelegramError
 
 log = logging.getLogger(__name__)
 
 Work = Callable[[], Awaitable[None]]
 OnError = Callable[[BaseException], Awaitable[None]]
+T = TypeVar("T")
 
 
 class Lanes:
-    """One FIFO queue and worker per key; workers exit when their queue is empty."""
+    """One FIFO queue and worker per key; workers exit when their queue is empty.
 
-    def __init__(self, max_running: int = 16) -> None:
+    A key's queue holds at most `max_pending` steps: the rate limits keep real use far
+    below it, and a flood beyond it is dropped (and logged) rather than held in memory.
+    """
+
+    def __init__(self, max_running: int = 16, max_pending: int = 100) -> None:
         self._queues: dict[Hashable, deque[tuple[Work, OnError | None]]] = {}
         self._workers: dict[Hashable, asyncio.Task[None]] = {}
         self._running = asyncio.Semaphore(max_running)
+        self.max_pending = max_pending
 
-    def submit(self, key: Hashable, work: Work, on_error: OnError | None = None) -> None:
-        """Queue `work` behind everything already queued for `key`. Never awaits."""
-        self._queues.setdefault(key, deque()).append((work, on_error))
+    def submit(self, key: Hashable, work: Work, on_error: OnError | None = None) -> bool:
+        """Queue `work` behind everything already queued for `key`. Never awaits.
+        False when the key's queue is full and the work was dropped."""
+        queue = self._queues.setdefault(key, deque())
+        if len(queue) >= self.max_pending:
+            log.warning("lane %s is full (%s steps); dropped one", key, len(queue))
+            return False
+        queue.append((work, on_error))
         if key not in self._workers:
             self._workers[key] = asyncio.get_running_loop().create_task(
                 self._drain(key), name=f"lane-{key}"
             )
+        return True
 
     def pending(self, key: Hashable) -> int:
         return len(self._queues.get(key, ()))
@@ -87,20 +99,35 @@ class Lanes:
 
 
 class RateLimiter:
-    """At most `limit` jobs per user in any `period` seconds (sliding window)."""
+    """At most `limit` jobs per user in any `period` seconds (sliding window).
+
+    Remembers at most `max_keys` users: past that, users idle for a whole period are
+    forgotten first, then the least recently seen.
+    """
 
     def __init__(
-        self, limit: int, period: float = 60.0, clock: Callable[[], float] = time.monotonic
+        self,
+        limit: int,
+        period: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        max_keys: int = 10_000,
     ):
         self.limit = limit
         self.period = period
+        self.max_keys = max_keys
         self._clock = clock
-        self._hits: dict[int, deque[float]] = {}
+        self._hits: OrderedDict[int, deque[float]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._hits)
 
     def try_acquire(self, user_id: int) -> float:
         """0 when the job may run (and it is counted); else seconds until it could."""
         now = self._clock()
-        hits = self._hits.setdefault(user_id, deque())
+        hits = self._hits.pop(user_id, None) or deque(maxlen=self.limit)
+        self._hits[user_id] = hits  # most recently seen last
+        if len(self._hits) > self.max_keys:
+            self._evict(now, keep=user_id)
         while hits and now - hits[0] >= self.period:
             hits.popleft()
         if len(hits) >= self.limit:
@@ -108,37 +135,48 @@ class RateLimiter:
         hits.append(now)
         return 0.0
 
+    def _evict(self, now: float, keep: int) -> None:
+        idle = [k for k, h in self._hits.items() if not h or now - h[-1] >= self.period]
+        for key in idle:
+            if key != keep:
+                del self._hits[key]
+        while len(self._hits) > self.max_keys:
+            self._hits.popitem(last=False)
+
 
 @dataclass
-class Album:
+class Album(Generic[T]):
     """The items of one media group seen so far, and who waits for the whole."""
 
     key: str
-    items: list[Message] = field(default_factory=list)
-    done: asyncio.Future[list[Message]] = field(
+    items: list[tuple[int, T]] = field(default_factory=list)
+    done: asyncio.Future[list[T]] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
     timer: asyncio.TimerHandle | None = None
 
 
-class AlbumCollector:
+class AlbumCollector(Generic[T]):
     """Gathers the updates of a media group: Telegram sends no end marker, so debounce.
 
     `add()` returns the Album on its first item only (the caller queues one job
     that awaits `album.done`); later items just extend it and restart the timer.
+    At most `max_items` are kept per album (Telegram sends up to 10).
     """
 
-    def __init__(self, wait_s: float) -> None:
+    def __init__(self, wait_s: float, max_items: int = 10) -> None:
         self.wait_s = wait_s
-        self._albums: dict[str, Album] = {}
+        self.max_items = max_items
+        self._albums: dict[str, Album[T]] = {}
 
-    def add(self, message: Message) -> Album | None:
-        key = f"{message.chat_id}:{message.media_group_id}"
+    def add(self, key: str, item: T, order: int) -> Album[T] | None:
+        """Add `item` (sorted by `order`, the message id) to the album called `key`."""
         album = self._albums.get(key)
         first = album is None
         if album is None:
             album = self._albums[key] = Album(key)
-        album.items.append(message)
+        if len(album.items) < self.max_items:
+            album.items.append((order, item))
         if album.timer is not None:
             album.timer.cancel()
         album.timer = asyncio.get_running_loop().call_later(self.wait_s, self._close, key)
@@ -147,7 +185,7 @@ class AlbumCollector:
     def _close(self, key: str) -> None:
         album = self._albums.pop(key, None)
         if album is not None and not album.done.done():
-            album.done.set_result(sorted(album.items, key=lambda m: m.message_id))
+            album.done.set_result([item for _, item in sorted(album.items, key=lambda p: p[0])])
 
     def flush(self) -> None:
         """Close every open album now (shutdown)."""

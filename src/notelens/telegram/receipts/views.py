@@ -16,10 +16,10 @@ from decimal import Decimal
 
 from babel.numbers import format_currency
 
-from ..pipeline.tasks.receipt import Receipt
-from .i18n import t
-from .ledger import Duplicate, Entry
-from .replies import escape
+from ...pipeline.tasks.receipt import Receipt
+from ..i18n import t
+from ..ledger import Duplicate, Entry
+from ..replies import escape
 from .settlement import balances, settle
 
 MAX_ITEMS_SHOWN = 8
