@@ -8,6 +8,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
+from ..i18n import N_
 from .common import alert, answer, lang_of
 from .context import CustomContext
 from .intent import Intent, from_other_bot, parse
@@ -30,7 +31,7 @@ async def gate(update: Update, ctx: CustomContext) -> None:
         user = query.from_user
         if not s.allowed(user.id):
             lang = await lang_of(s, user.id, user)
-            await alert(query, lang, "refused", user_id=user.id)
+            await alert(query, lang, N_("refused"), user_id=user.id)
             raise ApplicationHandlerStop
         if not query.data:  # PTB's patterns let empty data through to every button handler
             await query.answer()
@@ -46,6 +47,6 @@ async def gate(update: Update, ctx: CustomContext) -> None:
             ctx.intent = intent
             return
         if intent.private or intent.addressed:
-            answer(ctx, intent, "refused", user_id=intent.who.user.id)
+            answer(ctx, intent, N_("refused"), user_id=intent.who.user.id)
         raise ApplicationHandlerStop
     ctx.intent = intent

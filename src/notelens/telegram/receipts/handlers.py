@@ -26,6 +26,7 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
+from ...i18n import N_
 from ...jobs.types import Job, MediaRef
 from .. import replies
 from ..common import (
@@ -205,7 +206,7 @@ async def on_receipt(update: Update, ctx: CustomContext) -> None:
         return
     s = ctx.services
     if intent.message.reply_to_message is None:
-        answer(ctx, intent, "receipt_usage")
+        answer(ctx, intent, N_("receipt_usage"))
         return
     if rate_limited(ctx, intent):
         return

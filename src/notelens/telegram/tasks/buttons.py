@@ -11,6 +11,7 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler
 
+from ...i18n import N_
 from ...jobs.types import Job
 from ...pipeline.registry import modes
 from ...store.schema import JOB_ID_LENGTH
@@ -55,11 +56,11 @@ async def on_job_button(update: Update, ctx: CustomContext) -> None:
             await ctx.bot.send_message(chat_id, t(lang, "gone"))
         return
     if not await may_act(ctx, original, user.id, chat_id):
-        await alert(query, lang, "cb_not_your_job")
+        await alert(query, lang, N_("cb_not_your_job"))
         return
     if wait := s.throttle(user.id):
         n, seconds = s.settings.user_jobs_per_minute, int(wait) + 1
-        await alert(query, lang, "rate_limited", n=n, seconds=seconds)
+        await alert(query, lang, N_("rate_limited"), n=n, seconds=seconds)
         return
     if task is None:  # retry: the same job again; drop the Retry button
         job = original

@@ -14,6 +14,7 @@ from telegram import BotCommand, Update
 from telegram.ext import CommandHandler, MessageHandler, filters
 
 from ...config import split_names
+from ...i18n import N_
 from ...jobs.types import Job, MediaRef
 from ...pipeline.registry import TASKS, modes
 from ..common import (
@@ -228,7 +229,7 @@ async def on_task_command(update: Update, ctx: CustomContext) -> None:
     if intent is None or intent.task is None:
         return
     if TASKS[intent.task].needs_question and not intent.question:
-        answer(ctx, intent, "ask_usage")
+        answer(ctx, intent, N_("ask_usage"))
         return
     if rate_limited(ctx, intent):
         return
