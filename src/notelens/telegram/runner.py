@@ -19,7 +19,7 @@ from telegram.error import BadRequest, TelegramError
 from ..i18n import INPUT_ERROR_KEYS
 from ..jobs.types import Job
 from ..pipeline.errors import ConfigError, ImageError, ModelError
-from ..pipeline.pdf import render_pdf
+from ..pipeline.pdf import render_pdf_png
 from ..pipeline.results import TaskResult
 from . import replies
 from .i18n import TASKS, t, too_big_text
@@ -65,7 +65,7 @@ async def load_inputs(services: Services, bot: Bot, job: Job, lang: str) -> Inpu
     for ref, data in zip(job.media, datas, strict=True):
         if ref.kind == "pdf":
             pages, total = await asyncio.to_thread(
-                render_pdf, data, max_pages=settings.pdf_max_pages
+                render_pdf_png, data, max_pages=settings.pdf_max_pages
             )
             if total > len(pages):
                 inputs.notices.append(t(lang, "pdf_truncated", total=total, n=len(pages)))

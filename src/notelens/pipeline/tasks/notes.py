@@ -18,8 +18,9 @@ from PIL import Image
 
 from ...i18n import INPUT_ERROR_KEYS, as_lang, detect_language, plain
 from .. import prompts
-from ..context import Context, ImageInput
+from ..context import Context, ImageInput, pixel_count
 from ..errors import ModelError, NoteLensError, describe_os_error
+from ..images import encode_page, open_image
 from ..results import NotesResult, PageResult, Usage
 from .ocr import ocr
 
@@ -29,19 +30,32 @@ Progress = Callable[[int, int], Awaitable[None]]
 POLISH_MAX_TOKENS = 4096
 
 
-def _pages_for_ocr(img: Image.Image) -> tuple[list[Image.Image], list[str]]:
+def _pages_for_ocr(image: ImageInput, max_pixels: int) -> tuple[list[bytes], list[str]]:
+    """Decode, split, and encode each page crop as soon as it is cleaned up, so only one
+    full-size photo and its crops are alive at a time."""
     from ..enhance import enhance_for_ocr
     from ..pages import split_pages
 
+    img = image if isinstance(image, Image.Image) else open_image(image, max_pixels=max_pixels)
     split = split_pages(img)
-    return [enhance_for_ocr(p.image) for p in split.pages], list(split.warnings)
+    del img
+    crops = [page.image for page in split.pages]
+    split.pages.clear()
+    encoded = []
+    while crops:
+        encoded.append(encode_page(enhance_for_ocr(crops.pop(0))))
+    return encoded, list(split.warnings)
 
 
-async def split_source(ctx: Context, image: ImageInput) -> tuple[list[Image.Image], list[str]]:
+async def split_source(ctx: Context, image: ImageInput) -> tuple[list[bytes], list[str]]:
     """One input image → its pages, flat, upright and in reading order, with the clean-up
-    steps that were measured to help OCR (see `pipeline.enhance`)."""
-    img = await ctx.decode(image)
-    return await asyncio.to_thread(_pages_for_ocr, img)
+    steps that were measured to help OCR (see `pipeline.enhance`), each encoded.
+
+    The photo's pixels are held in the shared pixel budget from decode until its page
+    crops are encoded: photos of many albums wait their turn instead of all being
+    decoded at once."""
+    async with ctx.pixels.hold(pixel_count(image)):
+        return await asyncio.to_thread(_pages_for_ocr, image, ctx.settings.max_image_pixels)
 
 
 def can_polish(ctx: Context) -> bool:
@@ -64,7 +78,7 @@ async def polish(ctx: Context, raw: str, language: str) -> tuple[str, Usage]:
 
 
 async def read_page(
-    ctx: Context, page: PageResult, img: Image.Image, language: str, polishing: bool
+    ctx: Context, page: PageResult, img: ImageInput, language: str, polishing: bool
 ) -> Usage:
     """OCR then polish one page, recording failures on the page instead of raising."""
     usage = Usage()
@@ -100,7 +114,7 @@ async def notes(
     lang = language or ctx.settings.default_language
     split_warnings: list[tuple[int, str]] = []
     pages: list[PageResult] = []
-    crops: list[Image.Image | None] = []
+    crops: list[bytes | None] = []
 
     splits = await asyncio.gather(
         *(split_source(ctx, image) for image in images), return_exceptions=True
@@ -124,7 +138,7 @@ async def notes(
     polishing = can_polish(ctx)
     total, done = len(pages), 0
 
-    async def run(page: PageResult, img: Image.Image | None) -> Usage:
+    async def run(page: PageResult, img: bytes | None) -> Usage:
         nonlocal done
         usage = Usage() if img is None else await read_page(ctx, page, img, lang, polishing)
         done += 1
