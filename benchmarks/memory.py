@@ -76,7 +76,9 @@ async def settled_rss(pid: int, *, quiet_s: float = 3.0, limit_s: float = 30.0) 
     return status_mb(pid, "VmRSS")
 
 
-async def measure(root: Path, albums: int, photos: list[bytes], latency: float) -> Figures:
+async def measure(
+    root: Path, albums: int, photos: list[bytes], latency: float, extra: dict[str, str]
+) -> Figures:
     from testsupport.fakes.openai_server import FakeOpenAI, text
     from testsupport.fakes.telegram_server import FakeTelegram, user
 
@@ -99,6 +101,7 @@ async def measure(root: Path, albums: int, photos: list[bytes], latency: float) 
         USER_JOBS_PER_MINUTE="1000",
         PTB_TIMEDELTA="true",
         PYTHONPATH=f"{root / 'src'}:{root}",
+        **extra,
     )
     # Started before anything is measured: a blocking spawn here stalls nothing.
     child = subprocess.Popen(  # noqa: ASYNC220
@@ -133,14 +136,18 @@ async def measure(root: Path, albums: int, photos: list[bytes], latency: float) 
     return Figures(idle, peak, after, seconds)
 
 
-async def run(base: Path | None, latency: float) -> list[tuple[str, int, Figures]]:
+async def run(
+    base: Path | None, latency: float, variants: list[str]
+) -> list[tuple[str, int, Figures]]:
     photos = await asyncio.to_thread(album_photos)
-    trees = [("main", base)] if base else []
-    trees.append(("this tree", ROOT))
+    trees: list[tuple[str, Path, dict[str, str]]] = [("main", base, {})] if base else []
+    trees.append(("this tree", ROOT, {}))
+    for variant in variants:  # e.g. "MALLOC_TRIM=false,MALLOC_ARENA_MAX=0"
+        trees.append((variant, ROOT, dict(kv.split("=", 1) for kv in variant.split(","))))
     rows = []
     for albums in (1, 4):
-        for name, root in trees:
-            rows.append((name, albums, await measure(root, albums, photos, latency)))
+        for name, root, extra in trees:
+            rows.append((name, albums, await measure(root, albums, photos, latency, extra)))
     return rows
 
 
@@ -148,12 +155,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", type=Path, help="a checkout of the commit to compare with")
     parser.add_argument("--latency", type=float, default=0.3, help="fake model seconds per call")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        help="also measure this tree with settings: MALLOC_TRIM=false,MALLOC_ARENA_MAX=0",
+    )
     args = parser.parse_args()
-    rows = asyncio.run(run(args.base, args.latency))
-    print(f"{'tree':>10} {'albums':>6} {'idle MB':>8} {'peak MB':>8} {'after MB':>9} {'s':>6}")
+    rows = asyncio.run(run(args.base, args.latency, args.variant))
+    width = max(len(name) for name, _, _ in rows)
+    print(f"{'tree':>{width}} {'albums':>6} {'idle MB':>8} {'peak MB':>8} {'after MB':>9} {'s':>6}")
     for name, albums, f in rows:
         print(
-            f"{name:>10} {albums:>6} {f.idle_mb:>8.0f} {f.peak_mb:>8.0f} "
+            f"{name:>{width}} {albums:>6} {f.idle_mb:>8.0f} {f.peak_mb:>8.0f} "
             f"{f.after_mb:>9.0f} {f.seconds:>6.1f}"
         )
     by = {(name, albums): f for name, albums, f in rows}

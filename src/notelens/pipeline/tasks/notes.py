@@ -14,13 +14,11 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 
-from PIL import Image
-
 from ...i18n import INPUT_ERROR_KEYS, as_lang, detect_language, plain
 from .. import prompts
 from ..context import Context, ImageInput, pixel_count
 from ..errors import ModelError, NoteLensError, describe_os_error
-from ..images import encode_page, open_image
+from ..page_crops import encoded_pages
 from ..results import NotesResult, PageResult, Usage
 from .ocr import ocr
 
@@ -28,23 +26,6 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], Awaitable[None]]
 POLISH_MAX_TOKENS = 4096
-
-
-def _pages_for_ocr(image: ImageInput, max_pixels: int) -> tuple[list[bytes], list[str]]:
-    """Decode, split, and encode each page crop as soon as it is cleaned up, so only one
-    full-size photo and its crops are alive at a time."""
-    from ..enhance import enhance_for_ocr
-    from ..pages import split_pages
-
-    img = image if isinstance(image, Image.Image) else open_image(image, max_pixels=max_pixels)
-    split = split_pages(img)
-    del img
-    crops = [page.image for page in split.pages]
-    split.pages.clear()
-    encoded = []
-    while crops:
-        encoded.append(encode_page(enhance_for_ocr(crops.pop(0))))
-    return encoded, list(split.warnings)
 
 
 async def split_source(ctx: Context, image: ImageInput) -> tuple[list[bytes], list[str]]:
@@ -55,7 +36,9 @@ async def split_source(ctx: Context, image: ImageInput) -> tuple[list[bytes], li
     crops are encoded: photos of many albums wait their turn instead of all being
     decoded at once."""
     async with ctx.pixels.hold(pixel_count(image)):
-        return await asyncio.to_thread(_pages_for_ocr, image, ctx.settings.max_image_pixels)
+        return await asyncio.to_thread(
+            encoded_pages, image, max_pixels=ctx.settings.max_image_pixels
+        )
 
 
 def can_polish(ctx: Context) -> bool:
