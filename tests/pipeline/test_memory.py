@@ -5,11 +5,19 @@ from __future__ import annotations
 import asyncio
 import io
 
+import numpy as np
 import pytest
 from PIL import Image
 
 from notelens.pipeline import memory
-from notelens.pipeline.images import PAGE_MAX_PIXELS, encode_page, pixel_count
+from notelens.pipeline.errors import ImageError
+from notelens.pipeline.images import (
+    PAGE_MAX_PIXELS,
+    decode_array,
+    encode_page,
+    open_image,
+    pixel_count,
+)
 from notelens.pipeline.memory import PixelBudget
 from notelens.pipeline.service import Pipeline
 from testsupport.fakes import openai_server as fake
@@ -166,3 +174,32 @@ async def test_a_photo_that_fails_is_marked_and_frees_its_pixels(fake_model, set
     assert [p.ok for p in result.pages] == [True, False, True]
     assert result.pages[1].error
     assert len(result.failed_pages) == 1
+
+
+def jpeg_with_orientation(orientation: int) -> bytes:
+    img = Image.new("RGB", (300, 200), "white")
+    img.paste((255, 0, 0), (0, 0, 60, 40))  # a red corner shows which way is up
+    exif = img.getexif()
+    exif[0x0112] = orientation
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=95, exif=exif.tobytes())
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("orientation", [1, 3, 6, 8])
+def test_array_decoding_matches_pillow_and_turns_photos_upright(orientation: int) -> None:
+    data = jpeg_with_orientation(orientation)
+    ours = decode_array(data, max_pixels=10_000_000)
+    pillow = np.asarray(open_image(data, max_pixels=10_000_000), np.int16)
+    assert ours.shape == pillow.shape
+    assert np.abs(ours.astype(np.int16) - pillow).mean() < 2
+
+
+def test_a_cut_off_jpeg_is_refused_not_half_read() -> None:
+    data = jpeg_with_orientation(1)
+    with pytest.raises(ImageError) as caught:
+        decode_array(data[: len(data) // 2], max_pixels=10_000_000)
+    assert caught.value.code == "image_corrupt"
+    with pytest.raises(ImageError) as too_big:
+        decode_array(data, max_pixels=50_000)
+    assert too_big.value.code == "image_too_large"

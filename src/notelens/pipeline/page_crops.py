@@ -2,10 +2,10 @@
 original one at a time, and encode each before cutting the next.
 
 Split the plain way, a 24 MP photo is alive three times over at its peak (the decoded
-image, an array copy, and every page crop at full size: ~250 MB). Here the decoded
-image becomes one array, pages are found on a copy of the size the splitter analyses
+image, an array copy, and every page crop at full size: ~250 MB). Here the photo is
+decoded into one array, pages are found on a copy of the size the splitter analyses
 anyway, and each page is warped from the original, shrunk to what OCR reads and encoded
-as JPEG before the next: ~4 bytes per pixel of the photo plus one page. CPU work: run
+as JPEG before the next: ~3 bytes per pixel of the photo plus one page. CPU work: run
 `encoded_pages` in a worker thread, inside the pixel budget.
 """
 
@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from .enhance import enhance_for_ocr
-from .images import encode_page, open_image
+from .images import decode_array, encode_page
 from .pages import DETECT_LONG_SIDE, FLAT_SHORT_SIDE, Point, crop_page, split_pages
 
 
@@ -31,9 +31,10 @@ def detection_scale(width: int, height: int) -> float:
 def encoded_pages(image: bytes | Image.Image, *, max_pixels: int) -> tuple[list[bytes], list[str]]:
     """The pages of one photo in reading order, each an encoded JPEG of at most
     `images.PAGE_MAX_PIXELS`, and the splitter's warnings."""
-    decoded = image if isinstance(image, Image.Image) else open_image(image, max_pixels=max_pixels)
-    rgb = np.asarray(decoded.convert("RGB") if decoded.mode != "RGB" else decoded)
-    del decoded  # the array is the only full-size copy from here on
+    if isinstance(image, Image.Image):
+        rgb = np.asarray(image.convert("RGB") if image.mode != "RGB" else image)
+    else:
+        rgb = decode_array(image, max_pixels=max_pixels)
     h, w = rgb.shape[:2]
     scale = detection_scale(w, h)
     small = rgb
