@@ -25,10 +25,13 @@ class Context:
     llm: ModelClient | None
     # Shared by every job run through this context: see `memory.PixelBudget`.
     pixels: PixelBudget = field(init=False)
+    # Pages of notes being read at once, by all jobs: as many as the model takes at once.
+    page_slots: asyncio.Semaphore = field(init=False)
 
     def __post_init__(self) -> None:
         on_idle = memory.trim_async if self.settings.malloc_trim else None
         self.pixels = PixelBudget(self.settings.max_pixels_in_flight, on_idle)
+        self.page_slots = asyncio.Semaphore(self.settings.vlm_max_concurrency)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Context:

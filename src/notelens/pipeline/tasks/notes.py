@@ -66,7 +66,10 @@ async def read_page(
     """OCR then polish one page, recording failures on the page instead of raising."""
     usage = Usage()
     try:
-        result = await ocr(ctx, img, language=language)
+        # A slot per model call: pages are decoded and encoded for the model only when it
+        # can take them, not all at once (124 waiting data URLs were ~400 MB).
+        async with ctx.page_slots:
+            result = await ocr(ctx, img, language=language)
     except NoteLensError as exc:
         page.error, page.error_code = str(exc), exc.code
         return usage
