@@ -18,6 +18,7 @@ from telegram.error import BadRequest, TelegramError
 
 from ..i18n import INPUT_ERROR_KEYS
 from ..jobs.types import Job
+from ..pipeline import memory
 from ..pipeline.errors import ConfigError, ImageError, ModelError
 from ..pipeline.pdf import render_pdf_png
 from ..pipeline.results import TaskResult
@@ -132,6 +133,8 @@ async def run_job(services: Services, bot: Bot, job: Job, lang: str) -> None:
         return
     for message in sent:
         await services.store.link_message(job.chat_id, message.message_id, job.job_id)
+    if services.settings.malloc_trim:  # the job's photos and pages are garbage now
+        await memory.trim_async()
 
 
 async def _answer_error(
