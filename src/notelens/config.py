@@ -89,6 +89,13 @@ class Settings(BaseSettings):
     public_url: str | None = None
     webhook_secret: SecretStr | None = None
 
+    # --- memory -------------------------------------------------------------
+    # Decoded pixels all jobs may hold at once; a photo waits until its pixels fit.
+    max_pixels_in_flight: int = Field(default=24_000_000, ge=1_000_000)
+    # glibc malloc arenas (0: glibc's default, 8 per core) and giving freed memory back.
+    malloc_arena_max: int = Field(default=2, ge=0, le=64)
+    malloc_trim: bool = True
+
     _split_lists = field_validator(
         "default_categories", "allowed_user_ids", "admin_user_ids", mode="before"
     )(split_list)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from PIL import Image
 
 from ..config import Settings, detect_provider
-from . import images
+from . import images, memory
 from .errors import ConfigError
 from .images import Budget, PreparedImage
+from .memory import PixelBudget
 from .vlm import ModelClient
 
 ImageInput = bytes | Image.Image
@@ -22,9 +23,19 @@ class Context:
     settings: Settings
     vlm: ModelClient | None
     llm: ModelClient | None
+    # Shared by every job run through this context: see `memory.PixelBudget`.
+    pixels: PixelBudget = field(init=False)
+    # Pages of notes being read at once, by all jobs: as many as the model takes at once.
+    page_slots: asyncio.Semaphore = field(init=False)
+
+    def __post_init__(self) -> None:
+        on_idle = memory.trim_async if self.settings.malloc_trim else None
+        self.pixels = PixelBudget(self.settings.max_pixels_in_flight, on_idle)
+        self.page_slots = asyncio.Semaphore(self.settings.vlm_max_concurrency)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Context:
+        memory.limit_arenas(settings.malloc_arena_max)
         vlm = None
         if settings.has_vlm:
             vlm = ModelClient(
@@ -77,24 +88,41 @@ class Context:
         return Budget(max_tokens=s.ocr_max_tokens)
 
     async def prepare(self, image: ImageInput, task: str) -> PreparedImage:
-        """Decode, orient, resize and encode in a worker thread."""
+        """Decode, orient, resize and encode in a worker thread, within the pixel budget."""
         budget = self.budget(task)
-        if isinstance(image, Image.Image):
-            return await asyncio.to_thread(images.prepare_image, image, budget, self.factor)
-        return await asyncio.to_thread(
-            images.prepare, image, budget, self.factor, max_pixels=self.settings.max_image_pixels
-        )
+        async with self.pixels.hold(pixel_count(image)):
+            if isinstance(image, Image.Image):
+                return await asyncio.to_thread(images.prepare_image, image, budget, self.factor)
+            return await asyncio.to_thread(
+                images.prepare,
+                image,
+                budget,
+                self.factor,
+                max_pixels=self.settings.max_image_pixels,
+            )
 
-    async def decode(self, image: ImageInput) -> Image.Image:
+    async def decode(self, image: ImageInput, *, target_pixels: int | None = None) -> Image.Image:
+        """Decode within the pixel budget; large JPEGs no larger than `target_pixels` needs."""
         if isinstance(image, Image.Image):
             return image
-        return await asyncio.to_thread(
-            images.open_image, image, max_pixels=self.settings.max_image_pixels
-        )
+        async with self.pixels.hold(pixel_count(image)):
+            return await asyncio.to_thread(
+                images.open_image,
+                image,
+                max_pixels=self.settings.max_image_pixels,
+                target_pixels=target_pixels,
+            )
 
     def high_resolution(self) -> bool:
         """DashScope downsizes above 1,280 tokens unless asked not to."""
         return self.settings.ocr_max_tokens > 1280
+
+
+def pixel_count(image: ImageInput) -> int:
+    """The pixels an input has, or will have once decoded."""
+    if isinstance(image, Image.Image):
+        return image.width * image.height
+    return images.pixel_count(image)
 
 
 def _secret(value: Any) -> str | None:

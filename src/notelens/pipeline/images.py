@@ -17,7 +17,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 from pillow_heif import register_heif_opener
 
 from ..i18n import megabytes
@@ -35,6 +35,9 @@ IMAGE_SUFFIXES = frozenset(
 # The most pixels we send as PNG (captchas, stickers); above this, encoding PNG
 # costs more than the whole rest of the preprocessing, and JPEG 4:4:4 keeps text crisp.
 PNG_MAX_PIXELS = 300_000
+# The most pixels any OCR engine reads of one page (the offline engine's cap; the model
+# reads far fewer): page crops are kept at most this large, encoded, until they are read.
+PAGE_MAX_PIXELS = 4_000_000
 
 
 @dataclass(frozen=True)
@@ -78,12 +81,8 @@ def load_bytes(path: str | Path, max_bytes: int) -> bytes:
     return p.read_bytes()
 
 
-def open_image(data: bytes, *, max_pixels: int, target_pixels: int | None = None) -> Image.Image:
-    """Decode to an upright RGB image, or raise ImageError with a readable message.
-
-    `target_pixels` lets large JPEGs decode in draft mode (DCT scaling) at no less
-    than that many pixels, which is several times faster than a full decode.
-    """
+def _open_checked(data: bytes, max_pixels: int) -> Image.Image:
+    """The image opened lazily (nothing decoded yet), its header checked."""
     if not data:
         raise ImageError("The file is empty.", code="image_empty")
     try:
@@ -106,6 +105,40 @@ def open_image(data: bytes, *, max_pixels: int, target_pixels: int | None = None
             f"the limit is {max_pixels / 1e6:.0f} megapixels.",
             code="image_too_large",
         )
+    return img
+
+
+def decode_array(data: bytes, *, max_pixels: int) -> np.ndarray:
+    """Bytes → an upright RGB array (height × width × 3).
+
+    A complete JPEG decodes straight into the array with OpenCV (which applies the EXIF
+    orientation too): 3 bytes a pixel, where Pillow's image and its array copy briefly
+    cost ~10 (240 MB for a 24 MP photo). Everything else goes through `open_image`.
+    """
+    img = _open_checked(data, max_pixels)
+    if img.format == "JPEG" and img.mode in ("RGB", "L") and _complete_jpeg(data):
+        width, height = img.size
+        turned = img.getexif().get(ExifTags.Base.Orientation, 1) in (5, 6, 7, 8)
+        upright = (width, height) if turned else (height, width)  # rows, columns
+        arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        if arr is not None and arr.shape[:2] == upright:
+            return cv2.cvtColor(arr, cv2.COLOR_BGR2RGB, dst=arr)
+    return np.asarray(open_image(data, max_pixels=max_pixels))
+
+
+def _complete_jpeg(data: bytes) -> bool:
+    """Ends with the end-of-image marker: OpenCV would decode a cut-off file without a word."""
+    return data[-32:].rstrip(b"\0").endswith(b"\xff\xd9")
+
+
+def open_image(data: bytes, *, max_pixels: int, target_pixels: int | None = None) -> Image.Image:
+    """Decode to an upright RGB image, or raise ImageError with a readable message.
+
+    `target_pixels` lets large JPEGs decode in draft mode (DCT scaling) at no less
+    than that many pixels, which is several times faster than a full decode.
+    """
+    img = _open_checked(data, max_pixels)
+    width, height = img.size
     try:
         if target_pixels and img.format == "JPEG" and width * height > 2 * target_pixels:
             scale = math.sqrt(target_pixels / (width * height))
@@ -119,6 +152,30 @@ def open_image(data: bytes, *, max_pixels: int, target_pixels: int | None = None
         ) from exc
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         raise ImageError("The image file is damaged or incomplete.", code="image_corrupt") from exc
+
+
+def pixel_count(data: bytes) -> int:
+    """Width × height from the header alone; 1 when there is no readable header (the
+    decode that follows says what is wrong)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            width, height = Image.open(io.BytesIO(data)).size
+    except Exception:
+        return 1
+    return max(1, width * height)
+
+
+def encode_page(img: Image.Image, max_pixels: int = PAGE_MAX_PIXELS) -> bytes:
+    """A page crop shrunk to `max_pixels` and kept as a near-lossless JPEG (4:4:4, q95):
+    a 4 MP page is ~1 MB this way instead of 16 MB decoded."""
+    pixels = img.width * img.height
+    if pixels > max_pixels:
+        scale = math.sqrt(max_pixels / pixels)
+        img = resize(img, (max(1, int(img.width * scale)), max(1, int(img.height * scale))))
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=95, subsampling=0)
+    return buf.getvalue()
 
 
 def source_format(data: bytes) -> str | None:

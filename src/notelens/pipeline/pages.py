@@ -79,6 +79,12 @@ def split_to_json(split: PageSplit) -> dict:
     }
 
 
+def crop_page(rgb: np.ndarray, quad: list[Point]) -> Image.Image:
+    """One page cut from `rgb` by its quad (in `rgb`'s pixels): the splitter's own warp,
+    for callers that find pages on a reduced copy and cut them from the original."""
+    return _warp(rgb, quad)
+
+
 # ---------------------------------------------------------------- dispatch
 
 

@@ -1,5 +1,9 @@
 """Render the pages of a PDF to images, so a PDF can be read like photos of notes.
 
+`render_pdf_png` encodes each page as soon as it is rendered: a 20-page PDF then waits
+for its turn as 20 small PNG files, not 20 bitmaps of 11 MB each (the pixel budget
+bounds their decoding later, like photos').
+
 pdfium is not thread-safe: every call into it holds one process-wide lock, so
 callers may run `render_pdf` in any executor thread. This is CPU work; call it
 with `asyncio.to_thread`.
@@ -7,7 +11,10 @@ with `asyncio.to_thread`.
 
 from __future__ import annotations
 
+import io
 import threading
+from collections.abc import Callable
+from typing import TypeVar
 
 import pypdfium2 as pdfium
 from PIL import Image
@@ -18,6 +25,8 @@ _PDFIUM_LOCK = threading.Lock()
 # A page larger than this (in points) is not a page; refuse rather than allocate.
 MAX_PAGE_POINTS = 14_400
 
+T = TypeVar("T")
+
 
 def render_pdf(
     data: bytes, *, max_pages: int, target_long_side: int = 2000
@@ -27,6 +36,25 @@ def render_pdf(
     Raises ImageError(code="pdf_invalid") for a file pdfium cannot open or
     render, and code="pdf_empty" for a PDF without pages.
     """
+    return _render(data, max_pages, target_long_side, lambda image: image)
+
+
+def render_pdf_png(
+    data: bytes, *, max_pages: int, target_long_side: int = 2000
+) -> tuple[list[bytes], int]:
+    """`render_pdf`, each page PNG-encoded (lossless, fast) before the next is rendered."""
+    return _render(data, max_pages, target_long_side, _png)
+
+
+def _png(image: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def _render(
+    data: bytes, max_pages: int, target_long_side: int, keep: Callable[[Image.Image], T]
+) -> tuple[list[T], int]:
     if not data:
         raise ImageError("The file is empty.", code="image_empty")
     with _PDFIUM_LOCK:
@@ -38,12 +66,14 @@ def render_pdf(
             total = len(pdf)
             if total == 0:
                 raise ImageError("This PDF has no pages.", code="pdf_empty")
-            images = [_render_page(pdf, i, target_long_side) for i in range(min(total, max_pages))]
+            pages = [
+                keep(_render_page(pdf, i, target_long_side)) for i in range(min(total, max_pages))
+            ]
         except pdfium.PdfiumError as exc:
             raise ImageError("This PDF could not be rendered.", code="pdf_invalid") from exc
         finally:
             pdf.close()
-    return images, total
+    return pages, total
 
 
 def _render_page(pdf: pdfium.PdfDocument, index: int, target_long_side: int) -> Image.Image:

@@ -21,9 +21,10 @@ from telegram.error import BadRequest, TelegramError
 
 from ..i18n import INPUT_ERROR_KEYS
 from ..jobs.types import Job
+from ..pipeline import memory
 from ..pipeline.context import ImageInput
 from ..pipeline.errors import ConfigError, ImageError, ModelError
-from ..pipeline.pdf import render_pdf
+from ..pipeline.pdf import render_pdf_png
 from ..pipeline.registry import Options, modes
 from ..pipeline.results import TaskResult
 from . import replies
@@ -79,7 +80,7 @@ async def load_inputs(services: Services, bot: Bot, job: Job, lang: str) -> Inpu
     for ref, data in zip(job.media, datas, strict=True):
         if ref.kind == "pdf":
             pages, total = await asyncio.to_thread(
-                render_pdf, data, max_pages=settings.pdf_max_pages
+                render_pdf_png, data, max_pages=settings.pdf_max_pages
             )
             if total > len(pages):
                 inputs.notices.append(t(lang, "pdf_truncated", total=total, n=len(pages)))
@@ -172,6 +173,8 @@ async def run_job(services: Services, bot: Bot, job: Job) -> None:
         return
     for message in sent:
         await services.store.link_message(job.chat_id, message.message_id, job.job_id)
+    if services.settings.malloc_trim:  # the job's photos and pages are garbage now
+        await memory.trim_async()
 
 
 async def _run(services: Services, bot: Bot, job: Job) -> list[Message]:

@@ -14,12 +14,11 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 
-from PIL import Image
-
 from ...i18n import INPUT_ERROR_KEYS, as_lang, detect_language, plain
 from .. import prompts
-from ..context import Context, ImageInput
+from ..context import Context, ImageInput, pixel_count
 from ..errors import ModelError, NoteLensError, describe_os_error
+from ..page_crops import encoded_pages
 from ..results import NotesResult, PageResult, Usage
 from .ocr import ocr
 
@@ -29,19 +28,17 @@ Progress = Callable[[int, int], Awaitable[None]]
 POLISH_MAX_TOKENS = 4096
 
 
-def _pages_for_ocr(img: Image.Image) -> tuple[list[Image.Image], list[str]]:
-    from ..enhance import enhance_for_ocr
-    from ..pages import split_pages
-
-    split = split_pages(img)
-    return [enhance_for_ocr(p.image) for p in split.pages], list(split.warnings)
-
-
-async def split_source(ctx: Context, image: ImageInput) -> tuple[list[Image.Image], list[str]]:
+async def split_source(ctx: Context, image: ImageInput) -> tuple[list[bytes], list[str]]:
     """One input image → its pages, flat, upright and in reading order, with the clean-up
-    steps that were measured to help OCR (see `pipeline.enhance`)."""
-    img = await ctx.decode(image)
-    return await asyncio.to_thread(_pages_for_ocr, img)
+    steps that were measured to help OCR (see `pipeline.enhance`), each encoded.
+
+    The photo's pixels are held in the shared pixel budget from decode until its page
+    crops are encoded: photos of many albums wait their turn instead of all being
+    decoded at once."""
+    async with ctx.pixels.hold(pixel_count(image)):
+        return await asyncio.to_thread(
+            encoded_pages, image, max_pixels=ctx.settings.max_image_pixels
+        )
 
 
 def can_polish(ctx: Context) -> bool:
@@ -64,12 +61,15 @@ async def polish(ctx: Context, raw: str, language: str) -> tuple[str, Usage]:
 
 
 async def read_page(
-    ctx: Context, page: PageResult, img: Image.Image, language: str, polishing: bool
+    ctx: Context, page: PageResult, img: ImageInput, language: str, polishing: bool
 ) -> Usage:
     """OCR then polish one page, recording failures on the page instead of raising."""
     usage = Usage()
     try:
-        result = await ocr(ctx, img, language=language)
+        # A slot per model call: pages are decoded and encoded for the model only when it
+        # can take them, not all at once (124 waiting data URLs were ~400 MB).
+        async with ctx.page_slots:
+            result = await ocr(ctx, img, language=language)
     except NoteLensError as exc:
         page.error, page.error_code = str(exc), exc.code
         return usage
@@ -100,7 +100,7 @@ async def notes(
     lang = language or ctx.settings.default_language
     split_warnings: list[tuple[int, str]] = []
     pages: list[PageResult] = []
-    crops: list[Image.Image | None] = []
+    crops: list[bytes | None] = []
 
     splits = await asyncio.gather(
         *(split_source(ctx, image) for image in images), return_exceptions=True
@@ -124,7 +124,7 @@ async def notes(
     polishing = can_polish(ctx)
     total, done = len(pages), 0
 
-    async def run(page: PageResult, img: Image.Image | None) -> Usage:
+    async def run(page: PageResult, img: bytes | None) -> Usage:
         nonlocal done
         usage = Usage() if img is None else await read_page(ctx, page, img, lang, polishing)
         done += 1

@@ -10,6 +10,7 @@ from PIL import Image, ImageStat
 from .. import prompts
 from ..context import Context, ImageInput, image_message
 from ..errors import ModelError
+from ..images import PAGE_MAX_PIXELS, PreparedImage
 from ..results import TaskResult
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ async def read_locally(
 ) -> LocalOcrResult:
     from ..local_ocr import get_engine
 
-    img = await ctx.decode(image)
+    img = await ctx.decode(image, target_pixels=PAGE_MAX_PIXELS)
     return await get_engine().read(img, single_line=single_line)
 
 
@@ -44,14 +45,22 @@ async def ocr_locally(ctx: Context, image: ImageInput, warnings: list[str]) -> T
     return TaskResult(result.text, result.text, warnings=warnings + result.warnings, engine="local")
 
 
+async def prepare_unless_blank(ctx: Context, image: ImageInput) -> PreparedImage | None:
+    """The model-sized image, or None for a blank page. The decoded image lives only
+    here, not across the model call that follows."""
+    img = await ctx.decode(image, target_pixels=PAGE_MAX_PIXELS)
+    if await asyncio.to_thread(is_blank, img):
+        return None
+    return await ctx.prepare(img, "ocr")
+
+
 async def ocr(ctx: Context, image: ImageInput, *, language: str = "zh") -> TaskResult:
     if ctx.settings.uses_local_ocr:
         return await ocr_locally(ctx, image, [])
     client = ctx.require_vlm("OCR")
-    img = await ctx.decode(image)
-    if await asyncio.to_thread(is_blank, img):
+    prepared = await prepare_unless_blank(ctx, image)
+    if prepared is None:
         return TaskResult("", "", warnings=["the image looks blank"])
-    prepared = await ctx.prepare(img, "ocr")
     prompt = prompts.render(ctx.settings.prompts_dir, "ocr", language)
     try:
         done = await client.complete(
@@ -65,5 +74,5 @@ async def ocr(ctx: Context, image: ImageInput, *, language: str = "zh") -> TaskR
     except ModelError as exc:
         if not should_fall_back(ctx, exc):
             raise
-        return await ocr_locally(ctx, img, [f"the model failed ({exc}); read offline instead"])
+        return await ocr_locally(ctx, image, [f"the model failed ({exc}); read offline instead"])
     return TaskResult(done.text, done.text, done.usage, done.warnings)

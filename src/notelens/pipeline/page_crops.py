@@ -1,0 +1,67 @@
+"""Page crops for OCR in bounded memory: find pages on a reduced copy, cut them from the
+original one at a time, and encode each before cutting the next.
+
+Split the plain way, a 24 MP photo is alive three times over at its peak (the decoded
+image, an array copy, and every page crop at full size: ~250 MB). Here the photo is
+decoded into one array, pages are found on a copy of the size the splitter analyses
+anyway, and each page is warped from the original, shrunk to what OCR reads and encoded
+as JPEG before the next: ~3 bytes per pixel of the photo plus one page. CPU work: run
+`encoded_pages` in a worker thread, inside the pixel budget.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from .enhance import enhance_for_ocr
+from .images import decode_array, encode_page
+from .pages import DETECT_LONG_SIDE, FLAT_SHORT_SIDE, Point, crop_page, split_pages
+
+
+def detection_scale(width: int, height: int) -> float:
+    """The reduction at which the splitter still sees what it would see in the original:
+    it analyses photos at DETECT_LONG_SIDE on the long side and flat images (scans,
+    stitched screenshots) at FLAT_SHORT_SIDE on the short side."""
+    long_, short = max(width, height), min(width, height)
+    return min(1.0, max(DETECT_LONG_SIDE / long_, FLAT_SHORT_SIDE / short))
+
+
+def encoded_pages(image: bytes | Image.Image, *, max_pixels: int) -> tuple[list[bytes], list[str]]:
+    """The pages of one photo in reading order, each an encoded JPEG of at most
+    `images.PAGE_MAX_PIXELS`, and the splitter's warnings."""
+    if isinstance(image, Image.Image):
+        rgb = np.asarray(image.convert("RGB") if image.mode != "RGB" else image)
+    else:
+        rgb = decode_array(image, max_pixels=max_pixels)
+    h, w = rgb.shape[:2]
+    scale = detection_scale(w, h)
+    small = rgb
+    if scale < 1.0:
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    split = split_pages(Image.fromarray(small))
+    sx, sy = w / small.shape[1], h / small.shape[0]
+    quads = [page.quad for page in split.pages]
+    del split.pages[:], small  # the reduced crops are not what OCR reads
+    encoded = [encode_page(enhance_for_ocr(_cut(rgb, quad, sx, sy))) for quad in quads]
+    return encoded, list(split.warnings)
+
+
+def _cut(rgb: np.ndarray, quad: list[Point], sx: float, sy: float) -> Image.Image:
+    """A quad found on the reduced copy, cut from the original: an upright rectangle
+    (a scan, a stitched page, the whole photo) exactly, anything else by the warp."""
+    h, w = rgb.shape[:2]
+    xs, ys = {x for x, _ in quad}, {y for _, y in quad}
+    if len(xs) == 2 and len(ys) == 2:
+        x0, x1 = (min(w, max(0, round(x * sx))) for x in sorted(xs))
+        y0, y1 = (min(h, max(0, round(y * sy))) for y in sorted(ys))
+        if x1 > x0 and y1 > y0:
+            return Image.fromarray(rgb[y0:y1, x0:x1])
+    # Pixel centres of the reduced copy to pixel centres of the original.
+    full = [
+        (min(w, max(0.0, (x + 0.5) * sx - 0.5)), min(h, max(0.0, (y + 0.5) * sy - 0.5)))
+        for x, y in quad
+    ]
+    return crop_page(rgb, full)
