@@ -86,7 +86,7 @@ def _render_page(pdf: pdfium.PdfDocument, index: int, target_long_side: int) -> 
         scale = target_long_side / long_side
         bitmap = page.render(scale=scale)
         try:
-            image = bitmap.to_pil()
+            image: Image.Image = bitmap.to_pil()
             # to_pil() may share memory with the bitmap; copy before it is freed.
             return image.convert("RGB") if image.mode != "RGB" else image.copy()
         finally:
