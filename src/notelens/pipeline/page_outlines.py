@@ -14,6 +14,7 @@ candidates that do not overlap it and score nearly as well are more pages.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ SIDE = 640  # outlines are looked for at this long side
 MIN_AREA = 0.08  # of the photo
 MIN_SUPPORT = 0.6  # of every side's length on an edge
 MAX_CLUTTER = 0.1  # of the inside (away from its sides) on an edge
-MAX_LINES = 18
+MAX_LINES = 30
 MAX_SKEW = 20  # degrees between opposite sides: a real page seen at a steep angle
 MORE_PAGES = 0.5  # another page must score at least this fraction of the best
 
@@ -53,11 +54,11 @@ def find_pages(small: np.ndarray, max_pages: int) -> list[np.ndarray]:
     edges = _edge_map(img)
     near = cv2.dilate(edges, np.ones((5, 5), np.uint8))
     min_area = MIN_AREA * img.shape[0] * img.shape[1]
-    quads = _enclosed(edges, min_area) + _line_quads(edges, near, min_area)
+    quads = _enclosed(edges, min_area) + [(q, None) for q in _line_quads(edges, near, min_area)]
     gray = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
     hsv = cv2.cvtColor(img, cv2.COLOR_RGB2HSV)
     ranked = sorted(
-        (c for q in quads if (c := _judge(q, near, gray, hsv)) is not None),
+        (c for q, fill in quads if (c := _judge(q, near, gray, hsv, fill)) is not None),
         key=lambda c: -c.score,
     )
     chosen: list[_Candidate] = []
@@ -85,17 +86,26 @@ def _edge_map(img: np.ndarray) -> np.ndarray:
     return edges
 
 
-def _enclosed(edges: np.ndarray, min_area: float) -> list[np.ndarray]:
-    """Quads fitted to the page-sized areas that edges enclose."""
+def _enclosed(edges: np.ndarray, min_area: float) -> list[tuple[np.ndarray, float | None]]:
+    """Quads fitted to the page-sized areas that edges enclose, with no support of their
+    own (they are judged by their sides), and for a curled page, whose sides bow in or out,
+    the quad of its outline's four corners with the share of it the area fills."""
     thick = cv2.dilate(edges, np.ones((3, 3), np.uint8))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(255 - thick, connectivity=4)
-    quads: list[np.ndarray] = []
+    quads: list[tuple[np.ndarray, float | None]] = []
     for i in range(1, count):
         if stats[i, cv2.CC_STAT_AREA] < min_area:
             continue
         region = cv2.dilate((labels == i).astype(np.uint8) * 255, np.ones((3, 3), np.uint8))
         contours, _ = cv2.findContours(region, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-        quads += _pages._quads_in_region(max(contours, key=len), region, min_area) or []
+        contour = max(contours, key=len)
+        quads += [(q, None) for q in _pages._quads_in_region(contour, region, min_area) or []]
+        hull = cv2.convexHull(contour)
+        corners = cv2.approxPolyDP(hull, 0.02 * cv2.arcLength(hull, True), True)
+        if len(corners) == 4:
+            quad = _pages._clockwise(corners.reshape(4, 2).astype(np.float64))
+            fill = cv2.contourArea(contour) / max(1.0, cv2.contourArea(corners))
+            quads.append((quad, min(1.0, fill)))
     return quads
 
 
@@ -138,32 +148,72 @@ def _long_lines(edges: np.ndarray) -> list[_Line]:
     return lines
 
 
-def _cross(a: _Line, b: _Line) -> np.ndarray:
+def _cross(a: _Line, b: _Line) -> np.ndarray | None:
     m = np.array([a.normal, b.normal])
+    if abs(np.linalg.det(m)) < 1e-6:
+        return None
     return np.linalg.solve(m, [a.rho, b.rho])
+
+
+def _profile(line: _Line, near: np.ndarray, reach: int) -> np.ndarray:
+    """Running count of the points on an edge (or off the photo, or on its border) along
+    `line`, one point per pixel from -reach to +reach around its foot: any stretch's
+    support is then a difference of two entries."""
+    h, w = near.shape
+    t = np.arange(-reach, reach + 1, dtype=np.float64)
+    d = np.array([math.cos(line.angle), math.sin(line.angle)])
+    p = line.rho * line.normal + t[:, None] * d
+    x, y = np.round(p[:, 0]).astype(int), np.round(p[:, 1]).astype(int)
+    border = (x < 3) | (x > w - 4) | (y < 3) | (y > h - 4)
+    hit = border.copy()
+    inside = ~border
+    hit[inside] = near[y[inside], x[inside]] > 0
+    return np.concatenate([[0], np.cumsum(hit)])
 
 
 def _line_quads(edges: np.ndarray, near: np.ndarray, min_area: float) -> list[np.ndarray]:
     """Quads of two nearly parallel pairs of long lines, crossing near a right angle, whose
-    sides mostly lie on edges (measured cheaply first, then in full by `_judge`)."""
+    every side mostly lies on edges."""
     h, w = edges.shape
     lines = _long_lines(edges)
+    reach = math.ceil(math.hypot(w, h))
+    profiles = [_profile(line, near, reach) for line in lines]
+    # where line i crosses line j, as a position along line i
+    cross: dict[tuple[int, int], tuple[float, np.ndarray]] = {}
+    for i, j in itertools.permutations(range(len(lines)), 2):
+        p = _cross(lines[i], lines[j])
+        if p is not None:
+            a = lines[i].angle
+            cross[i, j] = (p[0] * math.cos(a) + p[1] * math.sin(a), p)
+
+    @functools.cache
+    def support(i: int, j: int, k: int) -> float:
+        """Of line i between its crossings with lines j and k."""
+        t1, t2 = sorted((cross[i, j][0], cross[i, k][0]))
+        lo, hi = round(t1 + 0.03 * (t2 - t1)) + reach, round(t2 - 0.03 * (t2 - t1)) + reach
+        if hi <= lo or lo < 0 or hi >= len(profiles[i]):
+            return 0.0
+        return float(profiles[i][hi] - profiles[i][lo]) / (hi - lo)
+
     pairs = [
         (a, b)
-        for a, b in itertools.combinations(lines, 2)
-        if _angle_between(a.angle, b.angle) < math.radians(15)
+        for a, b in itertools.combinations(range(len(lines)), 2)
+        if _angle_between(lines[a].angle, lines[b].angle) < math.radians(15)
     ]
     margin = 0.02 * max(h, w)
     quads = []
     for (a, b), (c, d) in itertools.combinations(pairs, 2):
-        if _angle_between(a.angle, c.angle) < math.radians(60):
+        if _angle_between(lines[a].angle, lines[c].angle) < math.radians(60):
             continue
-        q = np.array([_cross(a, c), _cross(c, b), _cross(b, d), _cross(d, a)])
+        if any(key not in cross for key in ((a, c), (a, d), (b, c), (b, d))):
+            continue
+        sides = ((a, c, d), (b, c, d), (c, a, b), (d, a, b))
+        if any(support(*side) < MIN_SUPPORT for side in sides):
+            continue
+        q = np.array([cross[a, c][1], cross[c, b][1], cross[b, d][1], cross[d, a][1]])
         if (q < -margin).any() or (q[:, 0] > w + margin).any() or (q[:, 1] > h + margin).any():
             continue
-        if cv2.contourArea(q.astype(np.float32)) < min_area:
-            continue
-        if min(_side_support(q, near, step=8)) >= MIN_SUPPORT:
+        if cv2.contourArea(q.astype(np.float32)) >= min_area:
             quads.append(_pages._clockwise(q))
     return quads
 
@@ -195,11 +245,15 @@ def _on_border(quad: np.ndarray, shape: tuple[int, int]) -> int:
     return count
 
 
-def _judge(quad: np.ndarray, near: np.ndarray, gray: np.ndarray, hsv: np.ndarray):
+def _judge(
+    quad: np.ndarray, near: np.ndarray, gray: np.ndarray, hsv: np.ndarray, support: float | None
+) -> _Candidate | None:
     """A scored candidate, or None when it is no page: a side off the edges, more than one
-    side on the photo's border, a cluttered, coloured or unwritten inside, or no page's shape."""
+    side on the photo's border, a cluttered, coloured or unwritten inside, or no page's shape.
+    `support` is given for a quad that edges already enclose (how much of it they do)."""
     shape = near.shape
-    support = min(_side_support(quad, near))
+    if support is None:
+        support = min(_side_support(quad, near))
     if support < MIN_SUPPORT or _on_border(quad, shape) > 1:
         return None
     inside = _pages._fill(quad, shape)
