@@ -119,6 +119,29 @@ class Tally:
         )
 
 
+def measure_scenes(n: int, long_side: int) -> None:
+    """One page where people really photograph one (`gen.scene`): every method, and the
+    splitter by the scene's traits."""
+    tallies = {name: Tally() for name in METHODS}
+    by_trait: dict[str, Tally] = {}
+    for seed in range(n):
+        sample = gen.scene(seed, long_side=long_side)
+        for name, method in METHODS.items():
+            t = time.perf_counter()
+            quads = method(sample.image, 1)
+            tallies[name].add(sample, quads, time.perf_counter() - t)
+            if name == "splitter":
+                for trait in sample.traits:
+                    by_trait.setdefault(trait, Tally()).add(sample, quads, 0)
+    print(f"\n{n} generated scenes (one page each; seeds 0-{n - 1}) at {long_side} px")
+    print(f"{'method':9} {'count right':>12} {'IoU≥0.9':>9} {'mean IoU':>9} {'ms/12MP':>10}")
+    for name, tally in tallies.items():
+        print(tally.row(name)[:54])
+    print("splitter by trait:")
+    for trait, tally in sorted(by_trait.items()):
+        print("  " + tally.row(trait)[:43] + f"   ({tally.photos} images)")
+
+
 def measure(n_photos: int, long_side: int, first_seed: int = 0) -> None:
     """Score every method on each photo, one photo in memory at a time."""
     tallies = {name: Tally() for name in METHODS}
@@ -263,13 +286,16 @@ def main() -> None:
     parser.add_argument("--no-ocr", action="store_true")
     parser.add_argument("--real", type=Path, help="the shared real set, e.g. ../shared/real")
     parser.add_argument("--crops", type=Path, help="write the multi-page photos' crops here")
+    parser.add_argument("--scenes", type=int, default=60, help="generated real-like scenes")
     args = parser.parse_args()
     if args.quick:
-        args.photos, args.ocr_pages = 20, 4
+        args.photos, args.ocr_pages, args.scenes = 20, 4, 10
     if args.real:
         measure_real(args.real, args.crops)
     if args.photos:
         measure(args.photos, args.long_side, args.first_seed)
+    if args.scenes:
+        measure_scenes(args.scenes, args.long_side)
     if not args.no_ocr:
         measure_enhancement(args.ocr_long_side, args.ocr_pages)
 

@@ -75,14 +75,14 @@ def find_pages(small: np.ndarray, max_pages: int) -> list[np.ndarray]:
 def _edge_map(img: np.ndarray) -> np.ndarray:
     """Edges of the photo with its text closed away (dark strokes on paper filled in by a
     closing about a text line high), in lightness and both colour axes."""
-    k = max(3, (max(img.shape[:2]) // 90) | 1)
+    k = max(3, (max(img.shape[:2]) // 60) | 1)
     closed = cv2.morphologyEx(
         img, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
     )
     lab = cv2.GaussianBlur(cv2.cvtColor(closed, cv2.COLOR_RGB2LAB), (0, 0), 1.0)
     edges = np.zeros(img.shape[:2], np.uint8)
     for c in range(3):
-        edges |= cv2.Canny(lab[..., c], 20, 50)
+        edges |= cv2.Canny(lab[..., c], 10, 30)
     return edges
 
 

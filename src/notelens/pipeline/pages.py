@@ -212,12 +212,22 @@ def _detect_photo(small: np.ndarray, max_pages: int) -> tuple[list[np.ndarray], 
     bigger = len(flat) == len(quads) and _area(flat) > 1.02 * _area(quads)
     if flat and flat_sure and (not (quads and sure) or bigger):
         quads, sure = flat, True
+    if quads and sure:
+        # the cells of a lit panel or a window are no pages: keep the written ones, and when
+        # nothing is written anywhere, look for outlines
+        written = _written(small, quads)
+        quads, sure = (written, True) if written else (quads, False)
     if not (quads and sure):
         outlined = _outlined_pages(small, max_pages) or page_outlines.find_pages(small, max_pages)
         if outlined:
             quads, sure = outlined, True
     quads = [q for p in quads for q in _split_gutter(small, p)]
     return quads, sure
+
+
+def _written(small: np.ndarray, quads: list[np.ndarray]) -> list[np.ndarray]:
+    gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+    return [q for q in quads if _has_ink(gray, _fill(q, gray.shape))]
 
 
 def _outlined_pages(small: np.ndarray, max_pages: int) -> list[np.ndarray]:
