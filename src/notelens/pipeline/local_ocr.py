@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
+from . import local_codes
 from .errors import NoteLensError
 from .images import to_rgb
 
@@ -215,6 +216,45 @@ class LocalOcrEngine:
         if low:
             warnings.append(f"{low} of {len(ordered)} lines were read with low confidence.")
         return LocalOcrResult(text, ordered, warnings)
+
+    def recognize_code(
+        self, image: Image.Image, *, length: int | None = None, alphabet: str | None = None
+    ) -> LocalOcrResult:
+        """A captcha or short code, as the likeliest string that fits the hints (exactly
+        `length` characters of `alphabet`, case folded; see `local_codes`). Sync, thread-safe."""
+        img = to_rgb(image)
+        rapid = self._engine()
+        if min(img.size) < MIN_SIDE or not (_is_strip(img) and hasattr(rapid, "_load_rec_model")):
+            result = self.recognize(img, single_line=True)
+            code = captcha_text(result)
+            if alphabet:
+                code = "".join(ch for ch in code if ch.lower() in alphabet.lower())
+            return LocalOcrResult(code, result.lines, result.warnings)
+        arr = np.ascontiguousarray(np.asarray(img)[:, :, ::-1])
+        rec = rapid._load_rec_model()
+        _, rec_h, rec_w = rec.rec_image_shape[:3]
+        h, w = arr.shape[:2]
+        batch = rec.resize_norm_img(arr, max(rec_w / rec_h, w / h))[np.newaxis]
+        probs = rec.session(batch.astype(np.float32))[0]
+        table = rec.postprocess_op.character
+        reading = local_codes.decode(probs, table, length=length, alphabet=alphabet)
+        if not reading.text:
+            return LocalOcrResult("", [], ["No text was found in the image."])
+        line = OcrLine(
+            text=reading.text, box=(0.0, 0.0, float(w), float(h)), score=reading.confidence
+        )
+        warnings = []
+        if reading.confidence < LOW_SCORE:
+            warnings.append("1 of 1 lines were read with low confidence.")
+        return LocalOcrResult(reading.text, [line], warnings)
+
+    async def read_code(
+        self, image: Image.Image, *, length: int | None = None, alphabet: str | None = None
+    ) -> LocalOcrResult:
+        """`recognize_code` on the engine's own small thread pool."""
+        loop = asyncio.get_running_loop()
+        call = functools.partial(self.recognize_code, image, length=length, alphabet=alphabet)
+        return await loop.run_in_executor(self._executor(), call)
 
     async def read(self, image: Image.Image, *, single_line: bool = False) -> LocalOcrResult:
         """`recognize` on the engine's own small thread pool."""
