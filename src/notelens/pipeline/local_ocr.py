@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
 import logging
 import math
 import os
@@ -370,6 +371,7 @@ class _Row:
 
     items: list[_Item]
     table: bool = False
+    after_short: bool = False  # the row above stopped short of the column's edge
 
     @property
     def x0(self) -> float:
@@ -420,8 +422,24 @@ def _layout(lines: Sequence[OcrLine]) -> list[list[_Row]]:
     paragraphs: list[list[_Row]] = []
     for block in _blocks(_rows(items), min_gutter):
         for column in _columns(block, min_gutter, unit):
+            _mark_short_rows(column, unit)
             paragraphs.extend(_paragraphs(column, min_gutter))
     return paragraphs
+
+
+def _mark_short_rows(column: list[_Row], unit: float) -> None:
+    """A row follows one that stopped short of the column's right edge by more than its own
+    first word would need: a line of a plain list or the title above a text, not prose
+    wrapped by the page's width, so it keeps its own line."""
+    right = max(r.x1 for r in column)
+    for prev, row in itertools.pairwise(column):
+        text = _row_text(row)
+        words = text.split()
+        first = words[0] if words else text
+        if first and _is_cjk(first[0]):
+            first = first[0]
+        width = (row.x1 - row.x0) * len(first) / max(1, len(text))
+        row.after_short = right - prev.x1 > width + 0.6 * unit
 
 
 def _to_layout_space(lines: list[OcrLine]) -> list[_Item]:
@@ -592,8 +610,8 @@ def _paragraph_text(rows: list[_Row]) -> str:
     text = ""
     for k, row in enumerate(rows):
         piece = _row_text(row)
-        if k and (row.table or rows[k - 1].table or LIST_ITEM.match(piece)):
-            text += "\n" + piece  # table rows and list items keep their own lines
+        if k and (row.table or rows[k - 1].table or row.after_short or LIST_ITEM.match(piece)):
+            text += "\n" + piece  # table rows, list items and short lines keep their own lines
         else:
             text = _join(text, piece)
     return text
