@@ -54,7 +54,7 @@ def errors(truth: str, read: str, *, ordered: bool) -> tuple[int, int]:
 
 
 def _engines() -> dict[str, Callable[[Image.Image, str], str]]:
-    import pytesseract
+    import pytesseract  # type: ignore[import-untyped]
     from rapidocr import RapidOCR
 
     from notelens.pipeline import local_ocr
@@ -74,12 +74,12 @@ def _engines() -> dict[str, Callable[[Image.Image, str], str]]:
 
     def raw_text(img: Image.Image, lang: str) -> str:
         out = raw(np.ascontiguousarray(np.asarray(img)[:, :, ::-1]))
-        return "\n".join(out.txts or ())
+        return "\n".join(getattr(out, "txts", None) or ())
 
     def tesseract(img: Image.Image, lang: str) -> str:
-        return pytesseract.image_to_string(img, lang="chi_sim+eng" if lang == "zh" else "eng")
+        return str(pytesseract.image_to_string(img, lang="chi_sim+eng" if lang == "zh" else "eng"))
 
-    engines = {
+    engines: dict[str, Callable[[Image.Image, str], str]] = {
         "ours": lambda img, lang: ours.recognize(img).text,
         "raw": raw_text,
         "tesseract": tesseract,

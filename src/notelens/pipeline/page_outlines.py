@@ -82,7 +82,7 @@ def _edge_map(img: np.ndarray) -> np.ndarray:
     lab = cv2.GaussianBlur(cv2.cvtColor(closed, cv2.COLOR_RGB2LAB), (0, 0), 1.0)
     edges = np.zeros(img.shape[:2], np.uint8)
     for c in range(3):
-        edges |= cv2.Canny(lab[..., c], 10, 30)
+        edges = np.maximum(edges, cv2.Canny(lab[..., c], 10, 30))
     return edges
 
 
