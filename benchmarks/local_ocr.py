@@ -1,6 +1,7 @@
 """Offline OCR benchmark: RapidOCR (our embedded engine) against Tesseract, same images.
 
     python -m benchmarks.local_ocr [--quick] [--seed N] [--captchas N]
+    python -m benchmarks.local_ocr --real ../shared/real   (see benchmarks/local_ocr_real.py)
 
 Pages are rendered with real fonts (two Chinese, three English), a heading and
 paragraphs of 15-30 lines at a phone-crop size (~1400 px wide), then put through
@@ -26,6 +27,7 @@ import string
 import time
 from collections import defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 
 from PIL import Image
 from rapidfuzz.distance import Levenshtein
@@ -267,7 +269,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="one photo-like page per font")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--captchas", type=int, default=None, help="default 50, quick 10")
+    parser.add_argument("--real", type=Path, help="only the shared real set, e.g. ../shared/real")
     args = parser.parse_args(argv)
+    if args.real:
+        from benchmarks.local_ocr_real import measure
+
+        measure(args.real)
+        return
 
     pages = make_pages(args.seed, args.quick)
     captchas = make_captchas(args.seed, args.captchas or (10 if args.quick else 50))

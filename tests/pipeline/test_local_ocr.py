@@ -340,3 +340,22 @@ def test_layout_keeps_every_line_exactly_once(
     out = [ln.text for para in layout_paragraphs(lines) for ln in para]
     assert sorted(out) == sorted(ln.text for ln in lines)
     assert all(layout_paragraphs(lines))
+
+
+def test_a_plain_list_and_a_title_keep_their_own_lines() -> None:
+    """Rows that stop well short of the column's edge are not prose wrapped by the page:
+    the title above a paragraph and the items of a list without markers stay lines, while
+    the paragraph's own rows, which run to the edge, are joined."""
+    rows = [
+        ("Groceries", 0, 260),
+        ("Buy these on the way home from the office", 0, 900),
+        ("tonight, before the shop closes.", 0, 700),
+        ("milk", 0, 110),
+        ("eggs", 0, 115),
+        ("brown bread", 0, 300),
+    ]
+    lines = [line(t, x0, k * STEP, x1, k * STEP + H) for k, (t, x0, x1) in enumerate(rows)]
+    assert layout_text(lines) == (
+        "Groceries\nBuy these on the way home from the office tonight, before the shop closes."
+        "\nmilk\neggs\nbrown bread"
+    )

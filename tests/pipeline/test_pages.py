@@ -77,6 +77,29 @@ def test_cream_pages_on_a_pale_grey_desk_are_found_by_their_outlines() -> None:
     assert matched_in_order(sample, split.pages)
 
 
+@pytest.mark.parametrize(
+    ("seed", "traits"),
+    [
+        (0, {"panel", "curled", "border", "hand"}),
+        (3, {"plant", "curled"}),
+        (7, {"clutter", "coloured", "curled", "hand"}),
+        (19, {"chair", "border", "hand"}),
+        (20, {"chair", "coloured", "curled"}),
+        (23, {"panel"}),
+        (36, {"panel", "coloured"}),
+    ],
+)
+def test_a_page_where_people_really_photograph_one(seed: int, traits: set[str]) -> None:
+    """On a plant, a slatted chair, before a lit panel brighter than the paper, on a busy
+    table; coloured, curled, held by a hand, running to the photo's border."""
+    sample = gen.scene(seed, long_side=1600)
+    assert set(sample.traits) == traits
+    split = split_pages(sample.image)
+    assert len(split.pages) == 1 and not split.warnings
+    assert best_ious(sample, split.pages)[0] >= 0.9
+    assert corners_match(sample, split.pages, tolerance=0.05)
+
+
 def test_crops_are_upright_with_the_pages_aspect() -> None:
     sample = gen.photo(102, n_pages=2, long_side=1600)
     for true, page in zip(sample.quads, split_pages(sample.image).pages, strict=True):

@@ -9,7 +9,11 @@ left to right within a row). Kinds:
 - notebook: an open notebook (two pages joined at a shaded gutter) photographed the same way;
 - stitched: pages stacked in one tall (or wide) image, with white gaps or none;
 - scan: one flat page or a phone screenshot, which must stay one uncropped page;
-- empty: a desk with no page; the expected answer is the whole image as one page.
+- empty: a desk with no page; the expected answer is the whole image as one page;
+- scene: one page where people really photograph one, as in the real photos: on a plant,
+  a brightly coloured or slatted chair, a lit panel brighter than the paper, a cluttered
+  colourful table; the paper white or coloured, held by a hand that hides part of an edge,
+  curled (its sides bowed), seen at a steeper angle, or running to the photo's border.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ class PageSample:
     kind: str
     seed: int
     texts: list[str] = field(default_factory=list)  # each page's text, in reading order
+    traits: tuple[str, ...] = ()  # a scene's: its background, and hand/curl/border/coloured
 
 
 # ---------------------------------------------------------------- page content
@@ -200,8 +205,11 @@ def _tilt(rng: np.random.Generator, width: int, height: int, amount: float) -> n
     return cv2.getPerspectiveTransform(src, dst).astype(np.float64)
 
 
-def _paste(canvas: np.ndarray, sheet: np.ndarray, h: np.ndarray) -> None:
-    """Warp `sheet` into `canvas` with anti-aliased edges, touching only its bounding box."""
+def _paste(
+    canvas: np.ndarray, sheet: np.ndarray, h: np.ndarray, alpha: np.ndarray | None = None
+) -> None:
+    """Warp `sheet` into `canvas` with anti-aliased edges, touching only its bounding box;
+    `alpha` (float, the sheet's size) shapes a sheet that is not a full rectangle."""
     sh, sw = sheet.shape[:2]
     corners = _apply(h, np.float64([[0, 0], [sw, 0], [sw, sh], [0, sh]]))
     x0, y0 = np.floor(corners.min(0)).astype(int) - 2
@@ -213,7 +221,9 @@ def _paste(canvas: np.ndarray, sheet: np.ndarray, h: np.ndarray) -> None:
     t = np.array([[1, 0, -x0], [0, 1, -y0], [0, 0, 1]], np.float64) @ h
     size = (x1 - x0, y1 - y0)
     warped = cv2.warpPerspective(sheet, t, size, flags=cv2.INTER_LINEAR)
-    alpha = cv2.warpPerspective(np.ones((sh, sw), np.float32), t, size, flags=cv2.INTER_LINEAR)
+    if alpha is None:
+        alpha = np.ones((sh, sw), np.float32)
+    alpha = cv2.warpPerspective(alpha, t, size, flags=cv2.INTER_LINEAR)
     region = canvas[y0:y1, x0:x1]
     region *= 1 - alpha[..., None]
     region += warped.astype(np.float32) * alpha[..., None]
@@ -386,6 +396,162 @@ def scan(seed: int) -> PageSample:
     arr = np.asarray(img).astype(np.float32)
     noisy = camera(rng, arr, jpeg=True) if rng.random() < 0.5 else img
     return PageSample(noisy, [_full(*img.size)], "scan", seed, [img.info["text"]])
+
+
+SCENE_BACKGROUNDS = ("plant", "chair", "panel", "clutter", "desk")
+
+
+def _background(rng: np.random.Generator, kind: str, width: int, height: int) -> np.ndarray:
+    """What is around the page in the real photos (float32 RGB 0..255)."""
+    canvas = np.zeros((height, width, 3), np.float32)
+    long_side = max(width, height)
+    if kind == "desk":
+        return desk(rng, width, height)
+    if kind == "plant":  # dark foliage: many overlapping green leaves with light veins
+        canvas[:] = (rng.uniform(10, 40), rng.uniform(30, 70), rng.uniform(10, 35))
+        for _ in range(int(rng.integers(150, 300))):
+            centre = (int(rng.uniform(0, width)), int(rng.uniform(0, height)))
+            axes = (
+                int(rng.uniform(0.03, 0.09) * long_side),
+                int(rng.uniform(0.01, 0.03) * long_side),
+            )
+            angle = float(rng.uniform(0, 180))
+            green = (rng.uniform(20, 90), rng.uniform(70, 170), rng.uniform(20, 70))
+            cv2.ellipse(canvas, centre, axes, angle, 0, 360, green, -1, cv2.LINE_AA)
+            lighter = tuple(min(255.0, c * 1.4) for c in green)
+            cv2.ellipse(canvas, centre, (axes[0], 1), angle, 0, 360, lighter, 2, cv2.LINE_AA)
+    elif kind == "chair":  # a saturated plastic seat with slats, on a light tiled floor
+        canvas[:] = rng.uniform(150, 215)
+        tile = int(rng.uniform(0.08, 0.2) * long_side)
+        canvas[::tile] *= 0.8
+        canvas[:, ::tile] *= 0.8
+        seat = np.array([rng.uniform(60, 255), rng.uniform(60, 255), rng.uniform(0, 80)])
+        seat = seat[rng.permutation(3)]
+        x0, y0 = rng.uniform(0.0, 0.1, 2) * np.array([width, height])
+        x1, y1 = (1 - rng.uniform(0.0, 0.1, 2)) * np.array([width, height])
+        cv2.rectangle(canvas, (int(x0), int(y0)), (int(x1), int(y1)), tuple(seat), -1)
+        gap = int(rng.uniform(0.04, 0.1) * long_side)
+        for y in range(int(y0) + gap, int(y1), gap):
+            cv2.line(canvas, (int(x0), y), (int(x1), y), tuple(seat * 0.55), max(2, gap // 8))
+    elif kind == "panel":  # a lit panel or window, brighter than the paper, over part of
+        canvas[:] = desk(rng, width, height)  # the photo; a floor or a desk below it
+        grid = int(rng.uniform(0.1, 0.25) * long_side)
+        frame = rng.uniform(60, 160)
+        panel = np.full((height, width, 3), rng.uniform(235, 255), np.float32)
+        for x in range(int(rng.uniform(0, grid)), width, grid):
+            cv2.line(panel, (x, 0), (x, height), (frame,) * 3, max(2, long_side // 150))
+        for y in range(int(rng.uniform(0, grid)), height, grid):
+            cv2.line(panel, (0, y), (width, y), (frame,) * 3, max(2, long_side // 150))
+        cut = int(rng.uniform(0.4, 0.75) * height)
+        canvas[:cut] = panel[:cut]
+    else:  # clutter: a colourful table with boxes, plates and cutlery
+        canvas[:] = rng.uniform(40, 200, 3)
+        for _ in range(int(rng.integers(15, 40))):
+            colour = tuple(rng.uniform(0, 255, 3))
+            x, y = int(rng.uniform(0, width)), int(rng.uniform(0, height))
+            r = int(rng.uniform(0.03, 0.15) * long_side)
+            if rng.random() < 0.5:
+                cv2.circle(canvas, (x, y), r, colour, -1, cv2.LINE_AA)
+            else:
+                cv2.rectangle(canvas, (x, y), (x + r, y + r // 2), colour, -1)
+    return canvas
+
+
+def _hand(rng: np.random.Generator, canvas: np.ndarray, at: np.ndarray, long_side: int) -> None:
+    """A hand holding the page at point `at` (on one of its edges): a palm off the page and
+    a thumb over it, in a skin tone."""
+    skin = np.array([rng.uniform(170, 235), rng.uniform(120, 180), rng.uniform(90, 150)])
+    r = rng.uniform(0.05, 0.08) * long_side
+    away = at - np.array([canvas.shape[1], canvas.shape[0]]) / 2
+    away = away / (np.linalg.norm(away) + 1e-9)
+    palm = at + away * r * 1.3
+    angle = float(np.degrees(np.arctan2(away[1], away[0])))
+    centre = (int(palm[0]), int(palm[1]))
+    cv2.ellipse(canvas, centre, (int(r * 1.4), int(r)), angle, 0, 360, tuple(skin), -1, cv2.LINE_AA)
+    thumb = at - away * r * 0.25
+    centre = (int(thumb[0]), int(thumb[1]))
+    size = (int(r * 0.6), int(r * 0.25))
+    tilt = float(rng.uniform(0, 180))
+    cv2.ellipse(canvas, centre, size, tilt, 0, 360, tuple(skin * 0.93), -1, cv2.LINE_AA)
+
+
+def _curl(rng: np.random.Generator, sheet: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A page whose two long sides bow in (or out) while its corners stay put: the sheet
+    remapped, and its alpha."""
+    h, w = sheet.shape[:2]
+    bow = rng.uniform(-0.06, 0.04)  # negative: the sides bow in (an hourglass)
+    v, u = np.mgrid[0:h, 0:w].astype(np.float32)
+    squeeze = 1 + bow * np.sin(np.pi * v / max(1, h - 1))
+    src_x = (w / 2 + (u - w / 2) / squeeze).astype(np.float32)
+    curled = cv2.remap(sheet, src_x, v, cv2.INTER_LINEAR, borderValue=(0, 0, 0))
+    alpha = cv2.remap(np.ones((h, w), np.float32), src_x, v, cv2.INTER_LINEAR, borderValue=0)
+    return curled, alpha
+
+
+def scene(seed: int, *, long_side: int = 4000) -> PageSample:
+    """One page as people really photograph it (see the module's docstring)."""
+    rng = np.random.default_rng(seed)
+    portrait = rng.random() < 0.75
+    width, height = (long_side * 3 // 4, long_side) if portrait else (long_side, long_side * 3 // 4)
+    kind = str(rng.choice(SCENE_BACKGROUNDS))
+    canvas = _background(rng, kind, width, height)
+    aspect = rng.uniform(1.29, 1.45)
+    px = 1200
+    py = round(px * aspect)
+    traits = [kind]
+    coloured = rng.random() < 0.25
+    bg = None
+    if coloured:  # pale blue, yellow, pink or green paper
+        tints = [(205, 225, 245), (250, 240, 190), (245, 215, 220), (215, 240, 210)]
+        bg = tints[int(rng.integers(len(tints)))]
+        traits.append("coloured")
+    page = render_page(rng, px, py, background=bg)
+    sheet = np.asarray(page).astype(np.float32)
+    if kind == "panel":  # the panel gives light; the paper in front of it only reflects
+        sheet *= rng.uniform(0.7, 0.88)
+    alpha = None
+    if rng.random() < 0.25:
+        sheet, alpha = _curl(rng, sheet)
+        traits.append("curled")
+    fill = rng.uniform(0.5, 0.9)  # the real photos' pages cover 25-80% of them
+    theta = math.radians(rng.uniform(-35, 35))
+    cos, sin = abs(math.cos(theta)), abs(math.sin(theta))
+    w = fill * min(width / (cos + aspect * sin), height / (sin + aspect * cos))
+    bw, bh = w * (cos + aspect * sin), w * (sin + aspect * cos)
+    cx = width / 2 + rng.uniform(-0.5, 0.5) * (width - bw)
+    cy = height / 2 + rng.uniform(-0.5, 0.5) * (height - bh)
+    s = w / px
+    rot = np.array([[s * math.cos(theta), -s * math.sin(theta), 0],
+                    [s * math.sin(theta), s * math.cos(theta), 0], [0, 0, 1]])  # fmt: skip
+    centre = np.array([[1, 0, -px / 2], [0, 1, -py / 2], [0, 0, 1]], np.float64)
+    move = np.array([[1, 0, cx], [0, 1, cy], [0, 0, 1]], np.float64)
+    hom = _tilt(rng, width, height, 0.2) @ move @ rot @ centre
+    corners = _apply(hom, np.float64([[0, 0], [px, 0], [px, py], [0, py]]))
+    if rng.random() < 0.2:  # the page runs to the photo's border on one side, or just past it
+        over = rng.uniform(-0.005, 0.01) * long_side
+        dx, dy = [
+            (-over - corners[:, 0].min(), 0),
+            (width + over - corners[:, 0].max(), 0),
+            (0, -over - corners[:, 1].min()),
+            (0, height + over - corners[:, 1].max()),
+        ][int(rng.integers(4))]
+        hom = np.array([[1, 0, dx], [0, 1, dy], [0, 0, 1]], np.float64) @ hom
+        traits.append("border")
+        corners = _apply(hom, np.float64([[0, 0], [px, 0], [px, py], [0, py]]))
+    shadow = np.zeros((height, width), np.float32)
+    cv2.fillConvexPoly(shadow, (corners + 0.01 * long_side).astype(np.int32), 1.0)
+    shadow = cv2.GaussianBlur(shadow, (0, 0), 0.01 * long_side)
+    canvas *= (1 - rng.uniform(0.1, 0.4) * shadow)[..., None]
+    _paste(canvas, sheet, hom, alpha)
+    if rng.random() < 0.4:
+        i = int(rng.integers(4))
+        t = rng.uniform(0.2, 0.8)
+        _hand(rng, canvas, corners[i] + t * (corners[(i + 1) % 4] - corners[i]), long_side)
+        traits.append("hand")
+    canvas *= lighting(rng, width, height)
+    quad = [(float(x), float(y)) for x, y in corners]
+    texts = [page.info["text"]]
+    return PageSample(camera(rng, canvas), [quad], "scene", seed, texts, tuple(traits))
 
 
 def _full(width: int, height: int) -> Quad:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
 import logging
 import math
 import os
@@ -37,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
+from . import local_codes
 from .errors import NoteLensError
 from .images import to_rgb
 
@@ -62,6 +64,7 @@ LOW_SCORE = 0.7
 # warped glyphs apart; on `captcha`-package images this is 28/30 vs 14/30 right).
 STRIP_MAX_HEIGHT = 256
 STRIP_MIN_ASPECT = 1.5
+CODE_WIDEN = 1.3  # captchas are read from a copy this much wider
 
 DET_MODEL = "PP-OCRv6_det_small.onnx"
 REC_MODEL = "PP-OCRv6_rec_small.onnx"
@@ -216,6 +219,48 @@ class LocalOcrEngine:
             warnings.append(f"{low} of {len(ordered)} lines were read with low confidence.")
         return LocalOcrResult(text, ordered, warnings)
 
+    def recognize_code(
+        self, image: Image.Image, *, length: int | None = None, alphabet: str | None = None
+    ) -> LocalOcrResult:
+        """A captcha or short code, as the likeliest string that fits the hints (exactly
+        `length` characters of `alphabet`, case folded; see `local_codes`). Sync, thread-safe."""
+        img = to_rgb(image)
+        rapid = self._engine()
+        if min(img.size) < MIN_SIDE or not (_is_strip(img) and hasattr(rapid, "_load_rec_model")):
+            result = self.recognize(img, single_line=True)
+            code = captcha_text(result)
+            if alphabet:
+                code = "".join(ch for ch in code if ch.lower() in alphabet.lower())
+            return LocalOcrResult(code, result.lines, result.warnings)
+        h, w = img.height, img.width
+        # captcha glyphs are crowded and overlap: a wider copy gives each one more of the
+        # recogniser's steps, so two narrow letters are not read as one wide one
+        wide = img.resize((round(w * CODE_WIDEN), h), Image.Resampling.BICUBIC)
+        arr = np.ascontiguousarray(np.asarray(wide)[:, :, ::-1])
+        rec = rapid._load_rec_model()
+        _, rec_h, rec_w = rec.rec_image_shape[:3]
+        batch = rec.resize_norm_img(arr, max(rec_w / rec_h, arr.shape[1] / h))[np.newaxis]
+        probs = rec.session(batch.astype(np.float32))[0]
+        table = rec.postprocess_op.character
+        reading = local_codes.decode(probs, table, length=length, alphabet=alphabet)
+        if not reading.text:
+            return LocalOcrResult("", [], ["No text was found in the image."])
+        line = OcrLine(
+            text=reading.text, box=(0.0, 0.0, float(w), float(h)), score=reading.confidence
+        )
+        warnings = []
+        if reading.confidence < LOW_SCORE:
+            warnings.append("1 of 1 lines were read with low confidence.")
+        return LocalOcrResult(reading.text, [line], warnings)
+
+    async def read_code(
+        self, image: Image.Image, *, length: int | None = None, alphabet: str | None = None
+    ) -> LocalOcrResult:
+        """`recognize_code` on the engine's own small thread pool."""
+        loop = asyncio.get_running_loop()
+        call = functools.partial(self.recognize_code, image, length=length, alphabet=alphabet)
+        return await loop.run_in_executor(self._executor(), call)
+
     async def read(self, image: Image.Image, *, single_line: bool = False) -> LocalOcrResult:
         """`recognize` on the engine's own small thread pool."""
         loop = asyncio.get_running_loop()
@@ -330,6 +375,7 @@ class _Row:
 
     items: list[_Item]
     table: bool = False
+    after_short: bool = False  # the row above stopped short of the column's edge
 
     @property
     def x0(self) -> float:
@@ -380,8 +426,24 @@ def _layout(lines: Sequence[OcrLine]) -> list[list[_Row]]:
     paragraphs: list[list[_Row]] = []
     for block in _blocks(_rows(items), min_gutter):
         for column in _columns(block, min_gutter, unit):
+            _mark_short_rows(column, unit)
             paragraphs.extend(_paragraphs(column, min_gutter))
     return paragraphs
+
+
+def _mark_short_rows(column: list[_Row], unit: float) -> None:
+    """A row follows one that stopped short of the column's right edge by more than its own
+    first word would need: a line of a plain list or the title above a text, not prose
+    wrapped by the page's width, so it keeps its own line."""
+    right = max(r.x1 for r in column)
+    for prev, row in itertools.pairwise(column):
+        text = _row_text(row)
+        words = text.split()
+        first = words[0] if words else text
+        if first and _is_cjk(first[0]):
+            first = first[0]
+        width = (row.x1 - row.x0) * len(first) / max(1, len(text))
+        row.after_short = right - prev.x1 > width + 0.6 * unit
 
 
 def _to_layout_space(lines: list[OcrLine]) -> list[_Item]:
@@ -552,8 +614,8 @@ def _paragraph_text(rows: list[_Row]) -> str:
     text = ""
     for k, row in enumerate(rows):
         piece = _row_text(row)
-        if k and (row.table or rows[k - 1].table or LIST_ITEM.match(piece)):
-            text += "\n" + piece  # table rows and list items keep their own lines
+        if k and (row.table or rows[k - 1].table or row.after_short or LIST_ITEM.match(piece)):
+            text += "\n" + piece  # table rows, list items and short lines keep their own lines
         else:
             text = _join(text, piece)
     return text

@@ -38,6 +38,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from notelens.pipeline import page_outlines
+
 log = logging.getLogger(__name__)
 
 Point = tuple[float, float]
@@ -210,12 +212,22 @@ def _detect_photo(small: np.ndarray, max_pages: int) -> tuple[list[np.ndarray], 
     bigger = len(flat) == len(quads) and _area(flat) > 1.02 * _area(quads)
     if flat and flat_sure and (not (quads and sure) or bigger):
         quads, sure = flat, True
+    if quads and sure:
+        # the cells of a lit panel or a window are no pages: keep the written ones, and when
+        # nothing is written anywhere, look for outlines
+        written = _written(small, quads)
+        quads, sure = (written, True) if written else (quads, False)
     if not (quads and sure):
-        outlined = _outlined_pages(small, max_pages)
+        outlined = _outlined_pages(small, max_pages) or page_outlines.find_pages(small, max_pages)
         if outlined:
             quads, sure = outlined, True
     quads = [q for p in quads for q in _split_gutter(small, p)]
     return quads, sure
+
+
+def _written(small: np.ndarray, quads: list[np.ndarray]) -> list[np.ndarray]:
+    gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+    return [q for q in quads if _has_ink(gray, _fill(q, gray.shape))]
 
 
 def _outlined_pages(small: np.ndarray, max_pages: int) -> list[np.ndarray]:
@@ -439,7 +451,9 @@ def _intersect(l1, l2) -> np.ndarray | None:
     return p1 + t[0] * d1
 
 
-def _plausible(quad: np.ndarray, contour: np.ndarray, min_area: float) -> bool:
+def _plausible(
+    quad: np.ndarray, contour: np.ndarray, min_area: float, max_skew: float = MAX_SKEW
+) -> bool:
     """A page: convex, roughly rectangular, and filling the region it was fitted to."""
     if not cv2.isContourConvex(quad.astype(np.float32).reshape(-1, 1, 2)):
         return False
@@ -455,7 +469,7 @@ def _plausible(quad: np.ndarray, contour: np.ndarray, min_area: float) -> bool:
     for i in (0, 1):  # opposite sides nearly parallel: a phone's perspective is mild
         d1, d2 = quad[i + 1] - quad[i], quad[i + 2] - quad[(i + 3) % 4]
         cos = d1 @ d2 / (np.linalg.norm(d1) * np.linalg.norm(d2) + 1e-9)
-        if cos < math.cos(math.radians(MAX_SKEW)):
+        if cos < math.cos(math.radians(max_skew)):
             return False
     sides = [np.linalg.norm(quad[i] - quad[i - 1]) for i in range(4)]
     if max(sides) > 4 * min(sides):

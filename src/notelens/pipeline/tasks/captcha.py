@@ -7,7 +7,7 @@ import re
 from .. import prompts
 from ..context import Context, ImageInput, image_message
 from ..results import TaskResult
-from .ocr import read_locally, should_fall_back
+from .ocr import should_fall_back
 
 QUOTED = re.compile(r"[\"'“”‘’「」『』`]([^\"'“”‘’「」『』`]{1,40})[\"'“”‘’「」『』`]")
 CODE_CHARS = re.compile(r"[^\w]", re.UNICODE)
@@ -89,12 +89,11 @@ async def captcha(
 async def _captcha_locally(
     ctx: Context, image: ImageInput, warnings: list[str], length: int | None, alphabet: str | None
 ) -> TaskResult:
-    from ..local_ocr import captcha_text
+    from ..local_ocr import get_engine
 
-    result = await read_locally(ctx, image, single_line=True)
-    code = captcha_text(result)
-    if alphabet:
-        code = "".join(ch for ch in code if ch in alphabet)
+    img = await ctx.decode(image)
+    result = await get_engine().read_code(img, length=length, alphabet=alphabet)
+    code = result.text
     return TaskResult(
         code,
         result.text,

@@ -1,0 +1,169 @@
+"""The offline OCR engine on the shared real set, beside Tesseract and RapidOCR as it comes.
+
+Called by `python -m benchmarks.local_ocr --real ../shared/real`. Everything runs on one
+core (one onnxruntime thread, OMP_THREAD_LIMIT=1 for Tesseract), in this process, models
+loaded before timing.
+
+- text/: character error rate per subset. English page photos and receipt scans after
+  NFKC, lower case, a hyphen before whitespace dropped and all whitespace removed (the page
+  labels are a PDF's text layer, the receipts' are lines in order); Chinese signboards
+  order-insensitively (errors of the character multisets), their labels not being in
+  reading order. Seconds per photo of 10-12 MP.
+- captcha/: exact answers per style (case-insensitive, whitespace removed), ours told each
+  site's length and alphabet as a user would, ours without them, Tesseract (psm 7).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import statistics
+import time
+import unicodedata
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+from rapidfuzz.distance import Levenshtein
+
+HINTS: dict[str, tuple[int, str | None]] = {
+    "captcha_images_v2": (5, "2345678bcdefgmnpwxy"),
+    "baidu": (4, "abcdefghijklmnopqrstuvwxyz0123456789"),
+    "zhihu_bold": (4, None),
+    "zhihu_normal": (4, None),
+}
+
+
+def normalise(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = re.sub(r"-\s+", "", text)
+    return "".join(text.split())
+
+
+def errors(truth: str, read: str, *, ordered: bool) -> tuple[int, int]:
+    """(edits, reference length)."""
+    a, b = normalise(truth), normalise(read)
+    if ordered:
+        return Levenshtein.distance(a, b), len(a)
+    ta, tb = Counter(a), Counter(b)
+    return max(sum((ta - tb).values()), sum((tb - ta).values())), len(a)
+
+
+def _engines() -> dict[str, Callable[[Image.Image, str], str]]:
+    import pytesseract  # type: ignore[import-untyped]
+    from rapidocr import RapidOCR
+
+    from notelens.pipeline import local_ocr
+
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+    ours = local_ocr.LocalOcrEngine(workers=1, threads=1)
+    models = local_ocr._model_dir()
+    raw = RapidOCR(
+        params={
+            "Global.log_level": "error",
+            "Det.model_path": str(local_ocr._find_model(models, local_ocr.DET_MODEL, "*det*")),
+            "Rec.model_path": str(local_ocr._find_model(models, local_ocr.REC_MODEL, "*rec*")),
+            "Cls.model_path": str(models / local_ocr.CLS_MODEL),
+            "EngineConfig.onnxruntime.intra_op_num_threads": 1,
+        }
+    )
+
+    def raw_text(img: Image.Image, lang: str) -> str:
+        out = raw(np.ascontiguousarray(np.asarray(img)[:, :, ::-1]))
+        return "\n".join(getattr(out, "txts", None) or ())
+
+    def tesseract(img: Image.Image, lang: str) -> str:
+        return str(pytesseract.image_to_string(img, lang="chi_sim+eng" if lang == "zh" else "eng"))
+
+    engines: dict[str, Callable[[Image.Image, str], str]] = {
+        "ours": lambda img, lang: ours.recognize(img).text,
+        "raw": raw_text,
+        "tesseract": tesseract,
+    }
+    warm = Image.new("RGB", (200, 64), "white")
+    for read in engines.values():
+        read(warm, "en")
+    return engines
+
+
+def measure_text(root: Path, engines: dict[str, Callable[[Image.Image, str], str]]) -> None:
+    manifest = json.loads((root / "text" / "manifest.json").read_text())
+    edits: dict[tuple[str, str], list[int]] = {}
+    seconds: dict[str, list[float]] = {name: [] for name in engines}
+    for item in manifest["items"]:
+        with Image.open(root / "text" / item["file"]) as f:
+            img = f.convert("RGB")
+        ordered = item["subset"] != "zh_photo_signboard"
+        for name, read in engines.items():
+            t = time.perf_counter()
+            text = read(img, item["lang"])
+            dt = time.perf_counter() - t
+            if img.width * img.height >= 9e6:
+                seconds[name].append(dt)
+            e, n = errors(item["text"], text, ordered=ordered)
+            row = edits.setdefault((item["subset"], name), [0, 0])
+            row[0] += e
+            row[1] += n
+    subsets = sorted({s for s, _ in edits})
+    print(f"\nreal text ({root / 'text'}): character error rate, one core")
+    print(f"{'subset':22}" + "".join(f"{name:>11}" for name in engines))
+    for subset in subsets:
+        cells = "".join(f"{edits[subset, n][0] / edits[subset, n][1]:11.2%}" for n in engines)
+        print(f"{subset:22}{cells}")
+    print(
+        f"{'s per 10-12 MP photo':22}"
+        + "".join(f"{statistics.mean(seconds[n]):11.2f}" for n in engines)
+    )
+    ours = statistics.mean(seconds["ours"])
+    print(
+        f"ours / tesseract {ours / statistics.mean(seconds['tesseract']):.2f}×, "
+        f"ours / raw {ours / statistics.mean(seconds['raw']):.2f}×"
+    )
+    print("targets: CER ≤ 2% page photos, ≤ 3% receipts; time ≤ 0.5× Tesseract, ≤ 0.7× raw")
+    print("(zh_photo_signboard: order-insensitive; its labels are not in reading order)")
+
+
+def measure_captchas(root: Path) -> None:
+    import pytesseract
+
+    from notelens.pipeline.local_ocr import LocalOcrEngine
+
+    engine = LocalOcrEngine(workers=1, threads=1)
+    manifest = json.loads((root / "captcha" / "manifest.json").read_text())
+    right: dict[tuple[str, str], int] = Counter()
+    total: Counter[str] = Counter()
+    misses: list[str] = []
+    for item in manifest["items"]:
+        style = item["style"]
+        with Image.open(root / "captcha" / item["file"]) as f:
+            img = f.convert("RGB")
+        want = "".join(item["text"].split()).lower()
+        length, alphabet = HINTS[style]
+        answers: dict[str, Any] = {
+            "hints": engine.recognize_code(img, length=length, alphabet=alphabet).text,
+            "no hints": engine.recognize_code(img).text,
+            "tesseract": pytesseract.image_to_string(img, lang="eng", config="--psm 7"),
+        }
+        for name, answer in answers.items():
+            right[style, name] += "".join(answer.split()).lower() == want
+        if "".join(answers["hints"].split()).lower() != want:
+            misses.append(f"{item['file']} {want}→{answers['hints'].lower()}")
+        total[style] += 1
+    names = ["hints", "no hints", "tesseract"]
+    print(f"\nreal captchas ({root / 'captcha'}): exact, case-insensitive")
+    print(f"{'style':18}" + "".join(f"{n:>11}" for n in names))
+    for style in total:
+        print(f"{style:18}" + "".join(f"{right[style, n] / total[style]:11.0%}" for n in names))
+    all_ = sum(total.values())
+    print(f"{'all':18}" + "".join(f"{sum(right[s, n] for s in total) / all_:11.0%}" for n in names))
+    print("target: ≥ 85% of all three styles; misses (ours, with hints):")
+    print("  " + ", ".join(misses))
+
+
+def measure(root: Path) -> None:
+    measure_captchas(root)
+    measure_text(root, _engines())
