@@ -21,7 +21,10 @@ def flatten_light(rgb: np.ndarray) -> np.ndarray:
     text away at low resolution, becomes an even white."""
     h, w = rgb.shape[:2]
     scale = min(1.0, 400 / max(h, w))
-    small = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), cv2.INTER_AREA)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    # bilinear, as measured: INTER_AREA used to be passed here positionally, i.e. as `dst`,
+    # which OpenCV ignores
+    small = cv2.resize(rgb, size, interpolation=cv2.INTER_LINEAR)
     k = max(3, (max(small.shape[:2]) // 25) | 1)
     paper = cv2.morphologyEx(small, cv2.MORPH_CLOSE, np.ones((k, k), np.uint8))
     paper = cv2.GaussianBlur(paper, (0, 0), k / 2)

@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from PIL import Image
@@ -44,6 +44,8 @@ from .images import to_rgb
 
 if TYPE_CHECKING:
     from rapidocr import RapidOCR
+    from rapidocr.ch_ppocr_rec import TextRecognizer
+    from rapidocr.utils.output import RapidOCROutput
 
 log = logging.getLogger(__name__)
 
@@ -237,7 +239,8 @@ class LocalOcrEngine:
         # recogniser's steps, so two narrow letters are not read as one wide one
         wide = img.resize((round(w * CODE_WIDEN), h), Image.Resampling.BICUBIC)
         arr = np.ascontiguousarray(np.asarray(wide)[:, :, ::-1])
-        rec = rapid._load_rec_model()
+        # the recogniser, loaded once (its loader is unannotated in rapidocr)
+        rec: TextRecognizer = rapid._load_rec_model()  # type: ignore[no-untyped-call]
         _, rec_h, rec_w = rec.rec_image_shape[:3]
         batch = rec.resize_norm_img(arr, max(rec_w / rec_h, arr.shape[1] / h))[np.newaxis]
         probs = rec.session(batch.astype(np.float32))[0]
@@ -313,8 +316,10 @@ def _is_strip(img: Image.Image) -> bool:
 
 
 def _read_page(rapid: RapidOCR, arr: np.ndarray, scale: float) -> list[OcrLine]:
-    out = rapid(arr)  # no per-call overrides: those mutate the shared engine
-    if out.txts is None or out.boxes is None or len(out.txts) == 0:
+    # no per-call overrides: those mutate the shared engine; with det and rec on, RapidOCR
+    # returns its full-pipeline output (its signature names every step's)
+    out = cast("RapidOCROutput", rapid(arr))
+    if out.txts is None or out.boxes is None or out.scores is None or len(out.txts) == 0:
         return []
     lines = []
     for quad, text, score in zip(out.boxes, out.txts, out.scores, strict=True):
@@ -337,7 +342,8 @@ def _read_page(rapid: RapidOCR, arr: np.ndarray, scale: float) -> list[OcrLine]:
 def _read_strip(rapid: RapidOCR, arr: np.ndarray, scale: float) -> list[OcrLine]:
     from rapidocr.ch_ppocr_rec import TextRecInput
 
-    rec = rapid._load_rec_model()  # loaded once, under RapidOCR's own lock
+    # loaded once, under RapidOCR's own lock (the method is unannotated in rapidocr)
+    rec: TextRecognizer = rapid._load_rec_model()  # type: ignore[no-untyped-call]
     out = rec(TextRecInput(img=[arr]))
     text = (out.txts or ("",))[0].strip()
     if not text:

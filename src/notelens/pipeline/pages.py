@@ -32,10 +32,12 @@ import itertools
 import logging
 import math
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, cast
 
 import cv2
 import numpy as np
+import numpy.typing as npt
+from cv2.typing import MatLike
 from PIL import Image
 
 from notelens.pipeline import page_outlines
@@ -74,7 +76,7 @@ def split_pages(image: Image.Image, *, max_pages: int = 6) -> PageSplit:
         return _whole(image, "single", [f"page detection failed ({type(exc).__name__}); {UNSURE}"])
 
 
-def split_to_json(split: PageSplit) -> dict:
+def split_to_json(split: PageSplit) -> dict[str, list[dict[str, list[list[float]]]]]:
     """The `notelens pages --json` shape: {"pages": [{"quad": [[x, y], ...]}, ...]}."""
     return {
         "pages": [{"quad": [[round(x, 1), round(y, 1)] for x, y in p.quad]} for p in split.pages]
@@ -134,7 +136,7 @@ def _border(small: np.ndarray) -> Literal["paper", "flat", "desk"]:
     smooth = cv2.GaussianBlur(small, (0, 0), 2.0).astype(np.float32)
     h, w = gray.shape
     t = max(1, min(h, w) // 50)
-    strips = [np.s_[:t], np.s_[-t:], np.s_[:, :t], np.s_[:, -t:]]
+    strips: list[slice | tuple[slice, slice]] = [np.s_[:t], np.s_[-t:], np.s_[:, :t], np.s_[:, -t:]]
     light = 0
     for strip in strips:
         if ((gray[strip] > 170) & (sat[strip] < 60)).mean() >= 0.8:
@@ -151,7 +153,9 @@ def _only_desk_outside(small: np.ndarray, quads: list[np.ndarray]) -> bool:
     outside = np.full(gray.shape, 255, np.uint8)
     for q in quads:
         k = max(3, (max(gray.shape) // 100) | 1)  # the pages' own edges are not writing
-        outside &= ~cv2.dilate(_fill(q, gray.shape), np.ones((k, k), np.uint8))
+        # dilating a uint8 mask gives uint8 (OpenCV's stub says any number type)
+        near = cv2.dilate(_fill(q, gray.shape), np.ones((k, k), np.uint8))
+        outside &= ~cast("npt.NDArray[np.uint8]", near)
     return not (_has_ink(gray, outside) or _has_ink(255 - gray, outside))
 
 
@@ -161,8 +165,8 @@ def _only_desk_outside(small: np.ndarray, quads: list[np.ndarray]) -> bool:
 def _paper_score(small: np.ndarray) -> np.ndarray:
     """How paper-like each pixel is: bright and nearly colourless, with text filled in."""
     hsv = cv2.cvtColor(small, cv2.COLOR_RGB2HSV)
-    sat = hsv[..., 1].astype(np.float32)
-    val = hsv[..., 2].astype(np.float32)
+    sat: MatLike = hsv[..., 1].astype(np.float32)
+    val: MatLike = hsv[..., 2].astype(np.float32)
     # text strokes are dark: a small closing makes the inked interior of a page look like paper
     k = max(3, (max(small.shape[:2]) // 150) | 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
@@ -172,7 +176,8 @@ def _paper_score(small: np.ndarray) -> np.ndarray:
 
 
 def _otsu(score: np.ndarray) -> np.ndarray:
-    norm = cv2.normalize(score, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    # OpenCV allocates the output when dst is None; its stub only lists an array
+    norm = cv2.normalize(score, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)  # type: ignore[call-overload]
     _, mask = cv2.threshold(norm, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     return cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
 
@@ -259,7 +264,9 @@ def _outlined_pages(small: np.ndarray, max_pages: int) -> list[np.ndarray]:
     return pages
 
 
-def _find_quads(small: np.ndarray, mask: np.ndarray, max_pages: int):
+def _find_quads(
+    small: np.ndarray, mask: np.ndarray, max_pages: int
+) -> tuple[list[np.ndarray], bool]:
     """Quads for the paper regions of `mask`, and whether every region made sense. A region
     that is no page and holds no writing is bright desk, and is ignored."""
     h, w = mask.shape
@@ -322,7 +329,9 @@ def _edges(gray: np.ndarray) -> np.ndarray:
     return cv2.dilate(cv2.Canny(blurred, 15, 40), np.ones((3, 3), np.uint8))
 
 
-def _cut_at_edges(region: np.ndarray, edges: np.ndarray, min_area: float):
+def _cut_at_edges(
+    region: np.ndarray, edges: np.ndarray, min_area: float
+) -> tuple[list[np.ndarray], np.ndarray]:
     """Pages inside a region that also holds bright desk: cut along the strong edges (a
     page's border is a sharp step, a hot spot of light on the desk is not). Returns the page
     quads and the mask of what is left."""
@@ -357,7 +366,9 @@ def _has_ink(gray: np.ndarray, mask: np.ndarray) -> bool:
     return float(strokes[inner > 0].mean()) > 0.004
 
 
-def _quads_in_region(contour: np.ndarray, region: np.ndarray, min_area: float):
+def _quads_in_region(
+    contour: np.ndarray, region: np.ndarray, min_area: float
+) -> list[np.ndarray] | None:
     """One quad for a page-shaped region; pages that touch are separated by eroding, and a
     ragged region is fitted by its hull."""
     quad = _fit_quad(contour)
@@ -442,13 +453,16 @@ def _fit_quad(contour: np.ndarray, *, boxed: bool = False) -> np.ndarray | None:
     return _clockwise(quad)
 
 
-def _intersect(l1, l2) -> np.ndarray | None:
+def _intersect(
+    l1: tuple[np.ndarray, np.ndarray], l2: tuple[np.ndarray, np.ndarray]
+) -> np.ndarray | None:
     (p1, d1), (p2, d2) = l1, l2
     m = np.array([[d1[0], -d2[0]], [d1[1], -d2[1]]], np.float64)
     if abs(np.linalg.det(m)) < 1e-6:
         return None
     t = np.linalg.solve(m, p2 - p1)
-    return p1 + t[0] * d1
+    point: np.ndarray = p1 + t[0] * d1
+    return point
 
 
 def _plausible(
@@ -489,11 +503,13 @@ def _split_gutter(small: np.ndarray, quad: np.ndarray) -> list[np.ndarray]:
         return [quad]
     w, h = 400, max(8, round(400 * right / top))
     m = cv2.getPerspectiveTransform(
-        quad.astype(np.float32), np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+        quad.astype(np.float32), np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
     )
     flat = cv2.warpPerspective(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), m, (w, h))
     # column brightness of the paper (upper percentile: text does not count)
-    prof = np.percentile(flat[h // 10 : -h // 10 or None].astype(np.float32), 80, axis=0)
+    prof: npt.NDArray[np.floating] = np.percentile(
+        flat[h // 10 : -h // 10 or None].astype(np.float32), 80, axis=0
+    )
     prof = np.convolve(prof, np.ones(5) / 5, mode="same")
     lo, hi = int(w * 0.35), int(w * 0.65)
     x = lo + int(np.argmin(prof[lo:hi]))
@@ -529,11 +545,11 @@ def _to_source(quad: np.ndarray, sx: float, sy: float, w: int, h: int) -> list[P
 
 def _warp(rgb: np.ndarray, quad: list[Point]) -> Image.Image:
     """The quad warped to an upright rectangle whose sides are the mean of opposite edges."""
-    q = np.float32(quad)
+    q = np.array(quad, np.float32)
     width = (np.linalg.norm(q[1] - q[0]) + np.linalg.norm(q[2] - q[3])) / 2
     height = (np.linalg.norm(q[3] - q[0]) + np.linalg.norm(q[2] - q[1])) / 2
     w, h = max(1, round(width)), max(1, round(height))
-    dst = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    dst = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
     m = cv2.getPerspectiveTransform(q, dst)
     out = cv2.warpPerspective(
         rgb, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
@@ -548,7 +564,7 @@ def reading_order(quads: list[list[Point]]) -> list[list[Point]]:
         (min(y for _, y in q), max(y for _, y in q), sum(x for x, _ in q) / 4, q) for q in quads
     ]
     boxes.sort(key=lambda b: (b[0] + b[1]) / 2)
-    rows: list[list[tuple]] = []
+    rows: list[list[tuple[float, float, float, list[Point]]]] = []
     for box in boxes:
         for row in rows:
             top, bottom = min(b[0] for b in row), max(b[1] for b in row)
