@@ -13,8 +13,6 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Protocol
 
-from PIL import Image
-
 from ..pipeline.context import Context
 from ..pipeline.tasks.notes import split_source
 from .types import MediaRef
@@ -50,7 +48,7 @@ class TelegramMedia:
         return bytes(await file.download_as_bytearray())
 
 
-Pages = tuple[list[Image.Image], list[str]]
+Pages = tuple[list[bytes], list[str]]  # each page encoded, as `split_source` gives them
 
 
 class PageCache:

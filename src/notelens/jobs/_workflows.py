@@ -126,7 +126,8 @@ async def ocr_page(
     result = PageResult(0, source + 1)
     try:
         crops, _ = await rt.pages.pages(rt.pipeline.ctx, job_from_json(data).media[source])
-        done = await ocr(rt.pipeline.ctx, crops[page], language=language)
+        async with rt.pipeline.ctx.page_slots:  # as `read_page`: decoded only when sent
+            done = await ocr(rt.pipeline.ctx, crops[page], language=language)
     except (NoteLensError, OSError) as exc:
         result.error, result.error_code = _failure(exc)
         return result, Usage()
