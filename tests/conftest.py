@@ -29,6 +29,11 @@ SETTING_PREFIXES = (
     "ALBUM_",
     "DEFAULT_LANGUAGE",
     "PROMPTS_DIR",
+    "JOBS_",
+    "WORKER_",
+    "APP_VERSION",
+    "JOB_",
+    "SHUTDOWN_",
 )
 
 

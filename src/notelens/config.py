@@ -96,6 +96,20 @@ class Settings(BaseSettings):
     malloc_arena_max: int = Field(default=2, ge=0, le=64)
     malloc_trim: bool = True
 
+    # --- durable jobs (notelens.jobs, on DBOS) ------------------------------
+    # Where job state lives; unset: `dbos.sqlite` next to the SQLite database, or the same
+    # PostgreSQL server as DATABASE_URL (schema `dbos`).
+    jobs_database_url: SecretStr | None = None
+    # Names this process: restarted with the same id it resumes its own unfinished jobs.
+    worker_id: str = "local"
+    # Bump only when unfinished jobs of the old code cannot be replayed by the new code.
+    app_version: str = "1"
+    job_concurrency: int = Field(default=8, ge=1, le=256)
+    # A worker silent this long is dead: live workers take over its started jobs.
+    worker_silence_s: float = Field(default=60.0, gt=0)
+    # On SIGTERM, running jobs get this long to finish; the rest resume at the next start.
+    shutdown_grace_s: float = Field(default=25.0, ge=0)
+
     _split_lists = field_validator(
         "default_categories", "allowed_user_ids", "admin_user_ids", mode="before"
     )(split_list)
@@ -106,6 +120,7 @@ class Settings(BaseSettings):
         "telegram_bot_token",
         "webhook_secret",
         "database_url",
+        "jobs_database_url",
         mode="before",
     )
     @classmethod

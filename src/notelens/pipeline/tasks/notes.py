@@ -136,9 +136,31 @@ async def notes(
         return usage
 
     usages = await asyncio.gather(*(run(p, img) for p, img in zip(pages, crops, strict=True)))
-    usage = sum(usages, Usage())
+    return assemble(
+        pages,
+        sum(usages, Usage()),
+        split_warnings,
+        language,
+        lang,
+        polishing=polishing,
+        names=names,
+    )
+
+
+def assemble(
+    pages: list[PageResult],
+    usage: Usage,
+    split_warnings: list[tuple[int, str]],
+    language: str | None,
+    fallback: str,
+    *,
+    polishing: bool,
+    names: Sequence[str] | None = None,
+) -> NotesResult:
+    """The document from its read pages (also used by the durable job, page by page): in
+    `language`, else in the language of the text read (`fallback` when unsure)."""
     text = "\n\n".join(p.polished or p.ocr_text for p in pages if p.ok)
-    doc_lang = as_lang(language) if language else detect_language(text, as_lang(lang))
+    doc_lang = as_lang(language) if language else detect_language(text, as_lang(fallback))
     title = make_title(pages, doc_lang)
     warnings = [
         plain(doc_lang, "doc_image_warning", n=source, warning=w) for source, w in split_warnings

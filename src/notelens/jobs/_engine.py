@@ -1,0 +1,308 @@
+"""`JobEngine`: the one object that talks to DBOS. Submit, progress, cancel, stop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from dbos import (
+    DBOS,
+    DBOSClient,
+    SetEnqueueOptions,
+    SetWorkflowID,
+    WorkflowHandleAsync,
+    WorkflowStatus,
+)
+
+from ..config import Settings
+from ..pipeline.service import Pipeline
+from ._config import SCHEMA, dbos_config, jobs_database_url, prepare_sqlite
+from ._media import MediaSource, PageCache
+from ._workers import Workers
+from ._workflows import (
+    ALBUM_CLOSED,
+    ALBUM_ITEMS,
+    ALBUM_TOPIC,
+    PROGRESS,
+    QUEUE,
+    Deliver,
+    Runtime,
+    job_to_json,
+    job_workflow,
+    set_runtime,
+)
+from .types import Job
+
+log = logging.getLogger(__name__)
+
+UNFINISHED = ("ENQUEUED", "PENDING")
+QUEUE_POLL_S = 0.25
+
+
+def telegram_job_id(update_id: int) -> str:
+    """Telegram's update ids grow: the queue breaks same-second ties by job id."""
+    return f"tg-{update_id:012d}"
+
+
+def api_job_id(seq: int) -> str:
+    """From a sequence of ours (the API), for the same reason."""
+    return f"api-{seq:012d}"
+
+
+def successor_id(job_id: str, version: str) -> str:
+    """The job restarted on another application version (sorts right after the original)."""
+    return f"{job_id.split('~', 1)[0]}~{version}"
+
+
+@dataclass
+class JobProgress:
+    """Where a job is: DBOS status (ENQUEUED, PENDING, SUCCESS, ERROR, CANCELLED, ...),
+    stage ("ocr", "polish"), pages done of total."""
+
+    job_id: str
+    status: str
+    stage: str | None = None
+    done: int = 0
+    total: int = 0
+
+    @property
+    def finished(self) -> bool:
+        return self.status not in UNFINISHED
+
+
+def _is_job(workflow_id: str, job_id: str) -> bool:
+    return workflow_id == job_id or workflow_id.startswith(job_id.split("~", 1)[0] + "~")
+
+
+def _progress(job_id: str, status: str, event: Any) -> JobProgress:
+    event = event or {}
+    return JobProgress(
+        job_id, status, event.get("stage"), event.get("done", 0), event.get("total", 0)
+    )
+
+
+class JobEngine:
+    """Runs jobs in this process and takes new ones; one per process (DBOS is a singleton).
+
+    `start()` inside the running event loop (PTB post_init, ASGI lifespan); `stop()` on
+    SIGTERM. `media` fetches file references, `deliver(job, outcome)` hands the result
+    over (it runs as a step: at least once).
+    """
+
+    def __init__(self, settings: Settings, *, media: MediaSource, deliver: Deliver) -> None:
+        self.settings = settings
+        self.url = jobs_database_url(settings)
+        self.pipeline = Pipeline(settings)
+        self.runtime = Runtime(settings, self.pipeline, media, deliver, PageCache(media))
+        self._workers: Workers | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+
+    # -------------------------------------------------------------- lifecycle
+
+    async def start(self) -> None:
+        s = self.settings
+        await asyncio.to_thread(prepare_sqlite, self.url)
+        set_runtime(self.runtime)
+        DBOS(config=dbos_config(s, self.url))
+        DBOS.launch()  # must run on the loop: DBOS then runs our async workflows on it
+        self.queue = await DBOS.register_queue_async(
+            QUEUE,
+            partition_concurrency=1,
+            worker_concurrency=s.job_concurrency,
+            polling_interval_sec=QUEUE_POLL_S,
+            on_conflict="always_update",
+        )
+        self._workers = await asyncio.to_thread(
+            Workers, self.url, s.worker_id, s.app_version, s.worker_silence_s
+        )
+        await self.supervise_once()
+        self._supervisor = asyncio.create_task(self._supervise(), name="jobs-supervisor")
+
+    async def stop(self, grace_s: float | None = None) -> None:
+        """Stop taking jobs, give running ones `grace_s` (SHUTDOWN_GRACE_S) to finish, shut
+        DBOS down. What did not finish stays PENDING and resumes at the next start."""
+        grace = self.settings.shutdown_grace_s if grace_s is None else grace_s
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._supervisor
+        self.runtime.stopping = True
+        # DBOS.destroy stops dequeuing and waits for running jobs (in whole seconds, blocking:
+        # in a thread, so our loop runs the jobs meanwhile), then disconnects.
+        await asyncio.to_thread(DBOS.destroy, workflow_completion_timeout_sec=int(grace))
+        # Jobs still running are cut off here (a cancelled step records nothing): they stay
+        # PENDING and resume, at their first unfinished step, at the next start.
+        for task in list(self.runtime.running):
+            task.cancel()
+        await asyncio.gather(*self.runtime.running, return_exceptions=True)
+        # DBOS made its executor the loop's default one and has just shut it down.
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor())
+        set_runtime(None)
+        if self._workers is not None:
+            await asyncio.to_thread(self._workers.dispose)
+        await self.pipeline.aclose()
+
+    # -------------------------------------------------------------- jobs
+
+    async def submit(self, job_id: str, job: Job, *, partition_key: str | None = None) -> str:
+        """Enqueue a job (committed when this returns). Jobs with the same partition key (by
+        default the chat) run one at a time in the order submitted; a second submit with
+        the same id is the first job."""
+        return await self._enqueue(job_id, job, partition_key, album=False)
+
+    async def submit_album(
+        self, album_key: str, job_id: str, job: Job, *, partition_key: str | None = None
+    ) -> str:
+        """One photo of an album (`album_key`: chat and media_group_id). The first photo's job
+        collects the others; a photo that comes after it closed becomes a job of its own.
+        Returns the id of the job the photo landed in."""
+        assert self._workers is not None
+        owner = await asyncio.to_thread(self._workers.claim_album, album_key, job_id)
+        if owner == job_id:
+            return await self._enqueue(job_id, job, partition_key, album=True)
+        if await self._album_open(owner):
+            message = {"key": job_id, "media": [m.to_json() for m in job.media]}
+            await DBOS.send_async(owner, message, ALBUM_TOPIC, idempotency_key=job_id)
+            if not await DBOS.get_event_async(owner, ALBUM_CLOSED, timeout_seconds=0):
+                return owner
+            taken = await DBOS.get_event_async(owner, ALBUM_ITEMS, timeout_seconds=30)
+            if taken is not None and job_id in taken:
+                return owner
+        return await self._enqueue(job_id, job, partition_key, album=False)
+
+    async def _album_open(self, owner: str) -> bool:
+        for _ in range(50):  # the owner claims the album a moment before it enqueues
+            status = await DBOS.get_workflow_status_async(owner)
+            if status is not None:
+                return status.status in UNFINISHED and not await DBOS.get_event_async(
+                    owner, ALBUM_CLOSED, timeout_seconds=0
+                )
+            await asyncio.sleep(0.1)
+        return False
+
+    async def _enqueue(self, job_id: str, job: Job, key: str | None, *, album: bool) -> str:
+        with (
+            SetWorkflowID(job_id),
+            SetEnqueueOptions(queue_partition_key=key or str(job.chat_id)),
+        ):
+            await self.queue.enqueue_async(job_workflow, job_to_json(job), album)
+        return job_id
+
+    async def current_id(self, job_id: str) -> str:
+        """The workflow now doing this job (itself, or its restart on a newer version)."""
+        found = await DBOS.list_workflows_async(
+            workflow_id_prefix=job_id.split("~", 1)[0],
+            load_input=False,
+            load_output=False,
+            sort_desc=True,
+        )
+        return next((w.workflow_id for w in found if _is_job(w.workflow_id, job_id)), job_id)
+
+    async def progress(self, job_id: str) -> JobProgress | None:
+        wid = await self.current_id(job_id)
+        status = await DBOS.get_workflow_status_async(wid)
+        if status is None:
+            return None
+        return _progress(job_id, status.status, await DBOS.get_event_async(wid, PROGRESS, 0))
+
+    async def cancel(self, job_id: str) -> None:
+        await DBOS.cancel_workflow_async(await self.current_id(job_id))
+
+    async def result(self, job_id: str) -> Any:
+        """Wait for a job to end; "ok" or "failed" (the outcome itself went to `deliver`)."""
+        handle: WorkflowHandleAsync[str] = await DBOS.retrieve_workflow_async(
+            await self.current_id(job_id)
+        )
+        return await handle.get_result()
+
+    # -------------------------------------------------------------- takeover
+
+    async def _supervise(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.worker_silence_s / 4)
+            try:
+                await self.supervise_once()
+            except Exception:  # a database hiccup must not end supervision
+                log.exception("job supervision failed")
+
+    async def supervise_once(self) -> None:
+        """Beat; resume the started jobs of workers silent for WORKER_SILENCE_S; restart on
+        this version the unfinished jobs of versions no live worker runs."""
+        workers = self._workers
+        assert workers is not None
+        await asyncio.to_thread(workers.beat)
+        for worker_id, version in await asyncio.to_thread(workers.claim_silent):
+            if version == self.settings.app_version:
+                log.warning("worker %s is silent: taking over its jobs", worker_id)
+                # DBOS's own recovery: re-enqueues only rows still PENDING on that worker,
+                # so a job someone already resumed is never started twice.
+                await asyncio.to_thread(DBOS._recover_pending_workflows, [worker_id])
+        live = await asyncio.to_thread(workers.live_versions)
+        known = {v["version_name"] for v in await DBOS.list_application_versions_async()}
+        if not (stranded := sorted(known - live - {self.settings.app_version})):
+            return
+        for wf in await DBOS.list_workflows_async(
+            status=list(UNFINISHED),
+            queue_name=QUEUE,
+            app_version=stranded,
+            load_input=False,
+            load_output=False,
+        ):
+            await self._restart_on_this_version(wf)
+
+    async def _restart_on_this_version(self, wf: WorkflowStatus) -> None:
+        """A job of a version nobody runs any more: its checkpoints may not fit this code, so
+        it starts over (a fork from step 1 keeps nothing), then the original is cancelled."""
+        new_id = successor_id(wf.workflow_id, self.settings.app_version)
+        try:
+            with SetWorkflowID(new_id):
+                await DBOS.fork_workflow_async(
+                    wf.workflow_id,
+                    1,
+                    application_version=self.settings.app_version,
+                    queue_name=QUEUE,
+                    queue_partition_key=wf.queue_partition_key,
+                )
+        except Exception as exc:  # another worker forked it first
+            if await DBOS.get_workflow_status_async(new_id) is None:
+                raise
+            log.debug("job %s already restarted: %s", wf.workflow_id, exc)
+        await DBOS.cancel_workflow_async(wf.workflow_id)
+        log.warning("job %s restarted on version %s", wf.workflow_id, self.settings.app_version)
+
+
+class JobClient:
+    """For processes that only look at jobs (an API process): progress and cancel."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.client = DBOSClient(
+            system_database_url=jobs_database_url(settings), dbos_system_schema=SCHEMA
+        )
+
+    async def _current(self, job_id: str) -> WorkflowStatus | None:
+        found = await self.client.list_workflows_async(
+            workflow_id_prefix=job_id.split("~", 1)[0],
+            load_input=False,
+            load_output=False,
+            sort_desc=True,
+        )
+        return next((w for w in found if _is_job(w.workflow_id, job_id)), None)
+
+    async def progress(self, job_id: str) -> JobProgress | None:
+        current = await self._current(job_id)
+        if current is None:
+            return None
+        event = await self.client.get_event_async(current.workflow_id, PROGRESS, 0)
+        return _progress(job_id, current.status, event)
+
+    async def cancel(self, job_id: str) -> None:
+        current = await self._current(job_id)
+        if current is not None:
+            await self.client.cancel_workflow_async(current.workflow_id)
+
+    def close(self) -> None:
+        self.client.destroy()
