@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     telegram_max_download_bytes: int = 20 * 1024 * 1024
     pdf_max_pages: int = Field(default=20, ge=1, le=200)
     album_wait_s: float = Field(default=1.5, gt=0)
+    # Notes archive: days a note is kept (unset: for good); `Archive.prune` drops older ones.
+    archive_retention_days: int | None = Field(default=None, ge=1)
     # `notelens serve`: Telegram posts updates to PUBLIC_URL + /telegram/webhook with this secret.
     public_url: str | None = None
     webhook_secret: SecretStr | None = None

@@ -17,6 +17,7 @@ from .. import prompts
 from ..context import Context, ImageInput, image_message
 from ..errors import ModelError
 from ..results import ClassifyResult, Usage
+from ..vlm import Completion
 
 OTHER = "other"
 OTHER_WORDS = {"other", "others", "none", "unknown", "其他", "其它", "无", "都不是", "以上都不是"}
@@ -26,6 +27,7 @@ NEGATIONS_EN = re.compile(
     r"\b(not|isn't|isnt|aren't|no|never|neither|nor|rather than|instead of|without)\b[^,.;:!?]*$"
 )
 CLAUSE_BREAK = re.compile(r"[,，。;；.!！?？:：\n]")
+TEXT_CHARS = 3000  # enough of a note to tell its topic; bounds the call
 NUMBER_ANSWER = re.compile(r"(?:#|no\.?|option|category|类别|选项|第)?\s*(\d{1,3})\s*(?:类|项|个)?")
 
 
@@ -132,6 +134,35 @@ async def classify(
         estimated_image_tokens=prepared.tokens,
         extra_body=client.provider_fields(high_resolution=False),
     )
+    return await _decide(ctx, done, categories, language)
+
+
+async def classify_text(
+    ctx: Context, text: str, categories: list[str], *, language: str = "zh"
+) -> ClassifyResult:
+    """The same zero-shot choice on text (notes already read): one text-only call, no image.
+    Without a text model the note is filed under `other`."""
+    categories = clean_categories(categories)
+    if not categories:
+        raise ValueError("no categories given")
+    client = ctx.llm or ctx.vlm
+    if client is None:
+        return ClassifyResult(text=OTHER, category=OTHER, categories=categories)
+    prompt = prompts.render(
+        ctx.settings.prompts_dir,
+        "classify_text",
+        language,
+        numbered=prompts.numbered(categories),
+        text=text[:TEXT_CHARS],
+    )
+    done = await client.complete([{"role": "user", "content": prompt}], max_tokens=64)
+    return await _decide(ctx, done, categories, language)
+
+
+async def _decide(
+    ctx: Context, done: Completion, categories: list[str], language: str
+) -> ClassifyResult:
+    """The model's answer → one of the categories (rules first, then a mapping call)."""
     usage, warnings = done.usage, list(done.warnings)
     category, notes = match_category(done.text, categories)
     warnings += notes

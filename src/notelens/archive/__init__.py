@@ -1,0 +1,21 @@
+"""The notes archive: every notes result kept per owner, filed by category, searchable
+in Chinese and English, exported as an Obsidian vault. `Archive` is the service;
+`note_from_result` turns a pipeline result into a note to keep."""
+
+from ._models import ArchivedPage, NewNote, Note, NoteSummary, SearchHit, Source
+from ._tables import create_archive_tables, metadata
+from .filing import note_from_result
+from .service import Archive
+
+__all__ = [
+    "Archive",
+    "ArchivedPage",
+    "NewNote",
+    "Note",
+    "NoteSummary",
+    "SearchHit",
+    "Source",
+    "create_archive_tables",
+    "metadata",
+    "note_from_result",
+]
