@@ -14,8 +14,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ._tables import PG_DOCUMENT
-
 MIN_TRIGRAM = 3
 MAX_WORDS = 8
 SNIPPET_CHARS = 120
@@ -44,19 +42,29 @@ class Query:
 
 
 _COLUMNS = "n.number, n.title, n.category, n.created_at, n.body"
-_SQLITE_DOCUMENT = "(n.title || ' ' || n.keywords || ' ' || n.category || ' ' || n.body)"
+_FIELDS = ("n.title", "n.keywords", "n.category", "n.body")
+
+
+def _occurrences(text: str, param: str) -> str:
+    return f"(length({text}) - length(replace({text}, :{param}, ''))) / length(:{param})"
 
 
 def build(dialect: str, owner: str, words: list[str], limit: int) -> Query:
     params: dict[str, Any] = {"owner": owner, "limit": limit}
-    long = [w for w in words if len(w) >= MIN_TRIGRAM]
-    likes: list[str] = []
+    conditions = ["n.owner = :owner"]
+    ranks = []
     for i, word in enumerate(words):
-        if dialect == "postgresql" or len(word) < MIN_TRIGRAM:
-            params[f"w{i}"] = _like_pattern(word)
-            target = PG_DOCUMENT if dialect == "postgresql" else _SQLITE_DOCUMENT
-            likes.append(f"{target} LIKE :w{i} ESCAPE '\\'")
-    where = " AND ".join(["n.owner = :owner", *likes])
+        params[f"w{i}"], params[f"r{i}"] = _like_pattern(word), word
+        if dialect == "postgresql":
+            conditions.append(f"n.search_doc LIKE :w{i} ESCAPE '\\'")
+            ranks.append(_occurrences("n.search_doc", f"r{i}"))
+        elif len(word) < MIN_TRIGRAM:
+            fields = " OR ".join(f"{f} LIKE :w{i} ESCAPE '\\'" for f in _FIELDS)
+            conditions.append(f"({fields})")
+            ranks.append(_occurrences("n.body", f"r{i}"))
+        ranks.append("2 * " + _occurrences("lower(n.title)", f"r{i}"))
+    where = " AND ".join(conditions)
+    long = [w for w in words if len(w) >= MIN_TRIGRAM]
     if dialect == "sqlite" and long:
         params["match"] = " AND ".join(_fts_phrase(w) for w in long)
         sql = f"""SELECT {_COLUMNS}, bm25(archive_fts, 5.0, 3.0, 2.0, 1.0) AS rank
@@ -64,17 +72,8 @@ def build(dialect: str, owner: str, words: list[str], limit: int) -> Query:
             WHERE archive_fts MATCH :match AND {where}
             ORDER BY rank, n.number DESC LIMIT :limit"""
         return Query(sa.text(sql), params)
-    # Ranked by how often the words occur (title counted thrice), newest first on ties.
-    target = PG_DOCUMENT if dialect == "postgresql" else f"lower({_SQLITE_DOCUMENT})"
-    counts = []
-    for i, word in enumerate(words):
-        params[f"r{i}"] = word
-        counts.append(
-            f"(length({target}) - length(replace({target}, :r{i}, ''))) / length(:r{i})"
-            f" + 2 * (length(lower(n.title)) - length(replace(lower(n.title), :r{i}, '')))"
-            f" / length(:r{i})"
-        )
-    sql = f"""SELECT {_COLUMNS}, -({" + ".join(counts)}) AS rank
+    # Ranked by how often the words occur (in the title counting thrice), newest on ties.
+    sql = f"""SELECT {_COLUMNS}, -({" + ".join(ranks)}) AS rank
         FROM archive_notes AS n WHERE {where}
         ORDER BY rank, n.number DESC LIMIT :limit"""
     return Query(sa.text(sql), params)
