@@ -75,6 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("notes", parents=[lang, engine], help=TASKS["notes"].description)
     p.add_argument("images", nargs="+", type=Path)
     p.add_argument("-o", "--output", type=Path, help="write the Markdown here")
+    p.add_argument("--archive", action="store_true", help="keep the notes in the archive too")
+
+    p = sub.add_parser("search", help="search the archived notes (Chinese or English words)")
+    p.add_argument("words", nargs="+")
+    p.add_argument("--limit", type=int, default=10, help="how many notes (default 10)")
+    p = sub.add_parser("export", help="write the archived notes as an Obsidian vault")
+    p.add_argument("dir", type=Path, help="a folder (created), or a path ending in .zip")
 
     p = sub.add_parser("pages", help="find the pages in a photo")
     p.add_argument("image", type=Path)
@@ -181,6 +188,12 @@ def fail(message: str, code: int) -> int:
 async def run(args: argparse.Namespace, settings: Settings, lang: str) -> int:
     if args.command == "pages":
         return await cmd_pages(args, settings, lang)
+    if args.command in ("search", "export"):
+        from .archive import cli as archive_cli  # the database layer only when it is used
+
+        if args.command == "search":
+            return await archive_cli.cmd_search(args, settings, lang, Console())
+        return await archive_cli.cmd_export(args, settings, lang, stderr)
     async with Pipeline(settings) as pipeline:
         if args.command == "classify":
             return await cmd_classify(args, pipeline, lang)
@@ -356,6 +369,15 @@ async def cmd_notes(args: argparse.Namespace, pipeline: Pipeline, lang: str) -> 
         stderr.print(wrote, highlight=False)
     else:
         print(result.markdown, end="")
+    if args.archive:
+        from .archive import cli as archive_cli
+
+        number, category, notes = await archive_cli.archive_result(
+            pipeline.ctx, result, args.images, result.language
+        )
+        warn(lang, notes)
+        filed = plain(lang, "cli_archived", number=number, category=category)
+        stderr.print(filed, highlight=False)
     return EXIT_PARTIAL if result.failed_pages else EXIT_OK
 
 

@@ -5,7 +5,7 @@ in Chinese and English, exported as an Obsidian vault. `Archive` is the service;
 from ._models import ArchivedPage, NewNote, Note, NoteSummary, SearchHit, Source
 from ._tables import create_archive_tables, metadata
 from .filing import note_from_result
-from .service import Archive
+from .service import Archive, open_archive
 
 __all__ = [
     "Archive",
@@ -18,4 +18,5 @@ __all__ = [
     "create_archive_tables",
     "metadata",
     "note_from_result",
+    "open_archive",
 ]

@@ -18,7 +18,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from ..config import Settings
 from . import _search
+from ._engine import archive_engine
 from ._export import build_zip
 from ._models import ArchivedPage, NewNote, Note, NoteSummary, SearchHit, Source, to_time
 from ._tables import archive_notes, archive_owners, archive_pages, create_archive_tables
@@ -30,9 +32,20 @@ _notes = archive_notes.c
 
 
 class Archive:
-    def __init__(self, engine: AsyncEngine, *, retention_days: int | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        retention_days: int | None = None,
+        owns_engine: bool = False,
+    ) -> None:
         self.engine = engine
         self.retention_days = retention_days
+        self._owns_engine = owns_engine
+
+    async def aclose(self) -> None:
+        if self._owns_engine:
+            await self.engine.dispose()
 
     async def create_tables(self) -> None:
         """Make the tables and the search index where they are missing."""
@@ -220,3 +233,17 @@ class Archive:
                 sa.select(sa.func.count()).select_from(archive_notes).where(_notes.owner == owner)
             )
             return int((await conn.execute(query)).scalar_one())
+
+
+async def open_archive(settings: Settings) -> Archive:
+    """The archive of the configured database, tables made, old notes pruned."""
+    archive = Archive(
+        archive_engine(settings), retention_days=settings.archive_retention_days, owns_engine=True
+    )
+    try:
+        await archive.create_tables()
+        await archive.prune()
+    except BaseException:
+        await archive.aclose()
+        raise
+    return archive
