@@ -54,6 +54,17 @@ async def test_a_two_character_chinese_word_inside_a_sentence(archive: Archive) 
     assert await archive.search(ALICE, "代码") == []  # 代 and 码 alone are not enough
 
 
+async def test_short_words_at_the_end_of_a_field_and_single_characters(archive: Archive) -> None:
+    end = await archive.add(ALICE, note("第三章 矩阵", "没有那个词", keywords=["行列式"]))
+    os = await archive.add(ALICE, note("Lecture", "Every OS has a kernel", category="CS"))
+    assert [h.number for h in await archive.search(ALICE, "矩阵")] == [end]
+    assert [h.number for h in await archive.search(ALICE, "列式")] == [end]  # a keyword's end
+    assert [h.number for h in await archive.search(ALICE, "os kernel")] == [os]
+    assert [h.number for h in await archive.search(ALICE, "cs")] == [os]  # the category
+    assert [h.number for h in await archive.search(ALICE, "章")] == [end]
+    assert [h.number for h in await archive.search(ALICE, "词 矩阵")] == [end]
+
+
 async def test_longer_words_and_several_words_all_match(archive: Archive) -> None:
     await archive.add(ALICE, LINEAR)
     await archive.add(ALICE, HISTORY)

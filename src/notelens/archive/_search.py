@@ -1,9 +1,14 @@
 """Search words → one SQL query per dialect, ranked; snippets cut around the first match.
 
-Trigrams need three characters, and Chinese words are often two (线代, 矩阵). Words of
-three or more characters go through the index (FTS5 MATCH on SQLite, a `pg_trgm` GIN
-index on PostgreSQL); shorter ones are a LIKE over the owner's own notes only, which the
-index of owner and date keeps small. Every word must match (AND).
+Every word must match (AND); case is ignored. Trigrams need three characters, and Chinese
+words are often two (矩阵, 宋代):
+- SQLite: a word of three or more characters is an FTS5 phrase. A two-character word
+  becomes "any trigram that begins with it", read from the index's own term list
+  (fts5vocab, a range scan), since every occurrence begins a trigram (each column is
+  indexed with a space after it). Measured on 5,000 notes: 28 ms against 578 ms for LIKE.
+  A single character is a LIKE over the owner's notes.
+- PostgreSQL: LIKE on a lower-cased copy of the text, which the `pg_trgm` GIN index
+  answers for three characters or more; shorter words scan the owner's notes.
 """
 
 from __future__ import annotations
@@ -43,30 +48,58 @@ class Query:
 
 _COLUMNS = "n.number, n.title, n.category, n.created_at, n.body"
 _FIELDS = ("n.title", "n.keywords", "n.category", "n.body")
+MAX_EXPANSION = 5000  # trigrams a two-character word may stand for; past that, LIKE
 
 
 def _occurrences(text: str, param: str) -> str:
     return f"(length({text}) - length(replace({text}, :{param}, ''))) / length(:{param})"
 
 
-def build(dialect: str, owner: str, words: list[str], limit: int) -> Query:
+def needs_expansion(dialect: str, word: str) -> bool:
+    return dialect == "sqlite" and len(word) == MIN_TRIGRAM - 1
+
+
+EXPANSION_SQL = sa.text(
+    "SELECT term FROM archive_fts_terms WHERE term >= :low AND term < :high LIMIT :cap"
+).bindparams(cap=MAX_EXPANSION + 1)
+
+
+def expansion_params(word: str) -> dict[str, str]:
+    return {"low": word, "high": word + "\U0010ffff"}
+
+
+def build(
+    dialect: str,
+    owner: str,
+    words: list[str],
+    limit: int,
+    expansions: dict[str, list[str]] | None = None,
+) -> Query | None:
+    """The query, or None when a word cannot match anything."""
+    expansions = expansions or {}
     params: dict[str, Any] = {"owner": owner, "limit": limit}
     conditions = ["n.owner = :owner"]
+    matches: list[str] = []
     ranks = []
     for i, word in enumerate(words):
         params[f"w{i}"], params[f"r{i}"] = _like_pattern(word), word
+        ranks.append("2 * " + _occurrences("lower(n.title)", f"r{i}"))
         if dialect == "postgresql":
             conditions.append(f"n.search_doc LIKE :w{i} ESCAPE '\\'")
             ranks.append(_occurrences("n.search_doc", f"r{i}"))
-        elif len(word) < MIN_TRIGRAM:
+        elif len(word) >= MIN_TRIGRAM:
+            matches.append(_fts_phrase(word))
+        elif word in expansions and len(expansions[word]) <= MAX_EXPANSION:
+            if not expansions[word]:
+                return None
+            matches.append("(" + " OR ".join(_fts_phrase(t) for t in expansions[word]) + ")")
+        else:
             fields = " OR ".join(f"{f} LIKE :w{i} ESCAPE '\\'" for f in _FIELDS)
             conditions.append(f"({fields})")
             ranks.append(_occurrences("n.body", f"r{i}"))
-        ranks.append("2 * " + _occurrences("lower(n.title)", f"r{i}"))
     where = " AND ".join(conditions)
-    long = [w for w in words if len(w) >= MIN_TRIGRAM]
-    if dialect == "sqlite" and long:
-        params["match"] = " AND ".join(_fts_phrase(w) for w in long)
+    if matches:
+        params["match"] = " AND ".join(matches)
         sql = f"""SELECT {_COLUMNS}, bm25(archive_fts, 5.0, 3.0, 2.0, 1.0) AS rank
             FROM archive_fts JOIN archive_notes AS n ON n.note_id = archive_fts.rowid
             WHERE archive_fts MATCH :match AND {where}

@@ -59,23 +59,26 @@ archive_pages = sa.Table(
 PG_DOCUMENT = "lower(title || ' ' || keywords || ' ' || category || ' ' || body)"
 FTS_COLUMNS = "title, keywords, category, body"
 
+# Each column is indexed with a space after it, so a word at a column's end still begins
+# a trigram: two-character words are found through the trigrams they begin (`_search`).
+_NEW = "new.note_id, new.title || ' ', new.keywords || ' ', new.category || ' ', new.body || ' '"
+_OLD = "old.note_id, old.title || ' ', old.keywords || ' ', old.category || ' ', old.body || ' '"
+
 SEARCH_DDL: dict[str, list[str]] = {
     # External content: the index keeps no second copy of the text; triggers keep it in
     # step with the notes inside the same transaction (refile and delete show at once).
     "sqlite": [
         f"""CREATE VIRTUAL TABLE archive_fts USING fts5({FTS_COLUMNS},
             content='archive_notes', content_rowid='note_id', tokenize='trigram')""",
+        "CREATE VIRTUAL TABLE archive_fts_terms USING fts5vocab(archive_fts, 'row')",
         f"""CREATE TRIGGER archive_notes_ai AFTER INSERT ON archive_notes BEGIN
-            INSERT INTO archive_fts (rowid, {FTS_COLUMNS})
-            VALUES (new.note_id, new.title, new.keywords, new.category, new.body); END""",
+            INSERT INTO archive_fts (rowid, {FTS_COLUMNS}) VALUES ({_NEW}); END""",
         f"""CREATE TRIGGER archive_notes_ad AFTER DELETE ON archive_notes BEGIN
-            INSERT INTO archive_fts (archive_fts, rowid, {FTS_COLUMNS})
-            VALUES ('delete', old.note_id, old.title, old.keywords, old.category, old.body); END""",
+            INSERT INTO archive_fts (archive_fts, rowid, {FTS_COLUMNS}) VALUES ('delete', {_OLD});
+            END""",
         f"""CREATE TRIGGER archive_notes_au AFTER UPDATE OF {FTS_COLUMNS} ON archive_notes BEGIN
-            INSERT INTO archive_fts (archive_fts, rowid, {FTS_COLUMNS})
-            VALUES ('delete', old.note_id, old.title, old.keywords, old.category, old.body);
-            INSERT INTO archive_fts (rowid, {FTS_COLUMNS})
-            VALUES (new.note_id, new.title, new.keywords, new.category, new.body); END""",
+            INSERT INTO archive_fts (archive_fts, rowid, {FTS_COLUMNS}) VALUES ('delete', {_OLD});
+            INSERT INTO archive_fts (rowid, {FTS_COLUMNS}) VALUES ({_NEW}); END""",
     ],
     # pg_trgm is a trusted extension (PostgreSQL ≥ 13): a database owner may create it.
     "postgresql": [
@@ -91,6 +94,7 @@ DROP_SEARCH_DDL: dict[str, list[str]] = {
         "DROP TRIGGER IF EXISTS archive_notes_au",
         "DROP TRIGGER IF EXISTS archive_notes_ad",
         "DROP TRIGGER IF EXISTS archive_notes_ai",
+        "DROP TABLE IF EXISTS archive_fts_terms",
         "DROP TABLE IF EXISTS archive_fts",
     ],
     "postgresql": [

@@ -126,7 +126,19 @@ class Archive:
         if not terms:
             return []
         async with self.engine.connect() as conn:
-            query = _search.build(conn.dialect.name, owner, terms, limit)
+            dialect = conn.dialect.name
+            expansions = {
+                word: list(
+                    (
+                        await conn.execute(_search.EXPANSION_SQL, _search.expansion_params(word))
+                    ).scalars()
+                )
+                for word in terms
+                if _search.needs_expansion(dialect, word)
+            }
+            query = _search.build(dialect, owner, terms, limit, expansions)
+            if query is None:
+                return []
             rows = (await conn.execute(query.sql, query.params)).all()
         hits = []
         for r in rows:
