@@ -34,6 +34,7 @@ SETTING_PREFIXES = (
     "APP_VERSION",
     "JOB_",
     "SHUTDOWN_",
+    "ARCHIVE_",
 )
 
 

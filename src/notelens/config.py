@@ -123,6 +123,7 @@ class Settings(BaseSettings):
         "webhook_secret",
         "database_url",
         "jobs_database_url",
+        "archive_retention_days",
         mode="before",
     )
     @classmethod

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import yaml
 
+from notelens.archive import ArchivedPage, NewNote, Source, open_archive
+from notelens.archive.cli import CLI_OWNER
 from notelens.cli import main
+from notelens.config import Settings
 from tests.conftest import model_env
 from testsupport.fakes import openai_server as fake
 from testsupport.fakes.openai_server import FakeOpenAI, Recorded
@@ -72,3 +76,21 @@ def test_notes_are_archived_searched_and_exported(env, tmp_path, capsys) -> None
     assert meta["category"] == "工作"
     assert main(["export", str(tmp_path / "notes.zip")]) == 0
     assert (tmp_path / "notes.zip").stat().st_size > 0
+
+
+async def test_archive_retention_days_prunes_when_the_archive_opens(monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "n.db"))
+    archive = await open_archive(Settings())
+    old = datetime.now(UTC) - timedelta(days=31)
+    for title, when in (("old", old), ("new", None)):
+        page = ArchivedPage(1, raw="矩阵")
+        await archive.add(
+            CLI_OWNER, NewNote(title, "# x\n", [page], Source("files"), "x", created_at=when)
+        )
+    await archive.aclose()
+    monkeypatch.setenv("ARCHIVE_RETENTION_DAYS", "30")
+    archive = await open_archive(Settings())
+    try:
+        assert [n.title for n in await archive.latest(CLI_OWNER)] == ["new"]
+    finally:
+        await archive.aclose()
