@@ -372,12 +372,10 @@ async def cmd_notes(args: argparse.Namespace, pipeline: Pipeline, lang: str) -> 
     if args.archive:
         from .archive import cli as archive_cli
 
-        number, category, notes = await archive_cli.archive_result(
-            pipeline.ctx, result, args.images, result.language
-        )
-        warn(lang, notes)
-        filed = plain(lang, "cli_archived", number=number, category=category)
-        stderr.print(filed, highlight=False)
+        filed = await archive_cli.archive_result(pipeline.ctx, result, args.images, result.language)
+        warn(lang, filed.warnings)
+        done = plain(lang, "cli_archived", number=filed.number, category=filed.category)
+        stderr.print(done, highlight=False)
     return EXIT_PARTIAL if result.failed_pages else EXIT_OK
 
 

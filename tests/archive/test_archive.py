@@ -10,9 +10,11 @@ from datetime import UTC, datetime, timedelta
 import yaml
 from pathvalidate import validate_filename
 
-from notelens.archive import Archive, ArchivedPage, NewNote, Source
+from notelens.archive import Archive, ArchivedPage, NewNote, Source, telegram_owner
 
-ALICE, BOB, GROUP = "tg-user:1001", "tg-user:1002", "tg-chat:-1001234567890"
+ALICE = telegram_owner(1001, 1001, private=True)
+BOB = telegram_owner(1002, 1002, private=True)
+GROUP = telegram_owner(-1001234567890, 1001, private=False)  # Alice's message in a group
 
 
 def note(title: str, *pages: str, category: str = "学习", **kw: object) -> NewNote:
@@ -99,6 +101,7 @@ async def test_results_are_ranked(archive: Archive) -> None:
 
 
 async def test_another_owner_never_sees_them(archive: Archive) -> None:
+    assert (ALICE, GROUP) == ("tg-user:1001", "tg-chat:-1001234567890")
     alice = await archive.add(ALICE, LINEAR)
     group = await archive.add(GROUP, note("小组讨论：矩阵", "矩阵的秩。"))
     assert (alice, group) == (1, 1)  # numbers are per owner

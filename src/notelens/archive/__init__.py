@@ -2,21 +2,32 @@
 in Chinese and English, exported as an Obsidian vault. `Archive` is the service;
 `note_from_result` turns a pipeline result into a note to keep."""
 
-from ._models import ArchivedPage, NewNote, Note, NoteSummary, SearchHit, Source
+from ._models import (
+    ArchivedPage,
+    NewNote,
+    Note,
+    NoteSummary,
+    SearchHit,
+    Source,
+    telegram_owner,
+)
 from ._tables import create_archive_tables, metadata
-from .filing import note_from_result
+from .filing import Filed, keep_result, note_from_result
 from .service import Archive, open_archive
 
 __all__ = [
     "Archive",
     "ArchivedPage",
+    "Filed",
     "NewNote",
     "Note",
     "NoteSummary",
     "SearchHit",
     "Source",
     "create_archive_tables",
+    "keep_result",
     "metadata",
     "note_from_result",
     "open_archive",
+    "telegram_owner",
 ]

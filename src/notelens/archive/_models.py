@@ -12,6 +12,11 @@ from ._names import note_file_name
 SourceKind = Literal["telegram", "files", "api"]
 
 
+def telegram_owner(chat_id: int, user_id: int, *, private: bool) -> str:
+    """Whose notes: a person's in a private chat; a group's belong to the group."""
+    return f"tg-user:{user_id}" if private else f"tg-chat:{chat_id}"
+
+
 @dataclass(frozen=True)
 class Source:
     """Where a note came from: a chat and message, or the files a CLI user gave."""

@@ -20,7 +20,7 @@ from ..i18n import plain
 from ..pipeline.context import Context
 from ..pipeline.results import NotesResult
 from ._models import Source
-from .filing import note_from_result
+from .filing import Filed, keep_result
 from .service import open_archive
 
 CLI_OWNER = "cli:local"
@@ -28,22 +28,21 @@ CLI_OWNER = "cli:local"
 
 async def archive_result(
     ctx: Context, result: NotesResult, files: list[Path], language: str
-) -> tuple[int, str, list[str]]:
-    """Keep a notes result; returns its number, category and the warnings met."""
-    settings = ctx.settings
-    note, warnings = await note_from_result(
-        ctx,
-        result,
-        source=Source("files", files=tuple(f.name for f in files)),
-        categories=settings.default_categories,
-        language=language,
-    )
-    archive = await open_archive(settings)
+) -> Filed:
+    """Keep a notes result from `notelens notes --archive`."""
+    archive = await open_archive(ctx.settings)
     try:
-        number = await archive.add(CLI_OWNER, note)
+        return await keep_result(
+            archive,
+            ctx,
+            CLI_OWNER,
+            result,
+            source=Source("files", files=tuple(f.name for f in files)),
+            categories=ctx.settings.default_categories,
+            language=language,
+        )
     finally:
         await archive.aclose()
-    return number, note.category, warnings
 
 
 async def cmd_search(args: argparse.Namespace, settings: Settings, lang: str, out: Console) -> int:

@@ -4,12 +4,15 @@ locally. A failed classification files the note under `other`: the note is kept 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ..pipeline.context import Context
 from ..pipeline.errors import ModelError
 from ..pipeline.results import NotesResult
 from ..pipeline.tasks.classify import OTHER, classify_text
 from ._keywords import keywords
 from ._models import ArchivedPage, NewNote, Source
+from .service import Archive
 
 LOCAL_ENGINE = "rapidocr"
 
@@ -53,3 +56,29 @@ async def note_from_result(
             warnings.append(f"filed under {OTHER}: the classification failed ({exc})")
     note.keywords = keywords(note.body, note.title)
     return note, warnings
+
+
+@dataclass(frozen=True)
+class Filed:
+    number: int
+    category: str
+    keywords: list[str]
+    warnings: list[str]
+
+
+async def keep_result(
+    archive: Archive,
+    ctx: Context,
+    owner: str,
+    result: NotesResult,
+    *,
+    source: Source,
+    categories: list[str],
+    language: str,
+) -> Filed:
+    """What runs after every notes job (bot, CLI, API): file the result and keep it."""
+    note, warnings = await note_from_result(
+        ctx, result, source=source, categories=categories, language=language
+    )
+    number = await archive.add(owner, note)
+    return Filed(number, note.category, note.keywords, warnings)
