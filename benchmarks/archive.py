@@ -42,7 +42,7 @@ CHARS = (
 )
 SYLLABLES = ("ka", "lo", "ri", "mu", "te", "sa", "no", "vi", "pe", "da", "gu", "ze", "ba", "ni")
 SYLLABLES += ("fo", "ru", "ly", "chi", "tra", "pol", "men", "dex", "ion", "ter")
-VOCABULARY = 4000  # distinct words per language, used with Zipf frequencies
+VOCABULARY = 50_000  # distinct words per language, used with Zipf frequencies
 
 
 def vocabulary(rng: random.Random) -> tuple[list[str], list[str]]:
@@ -104,7 +104,8 @@ def make_note(writer: Writer, i: int, start: datetime) -> NewNote:
 
 
 def query_sets(writer: Writer, n: int) -> dict[str, list[str]]:
-    """Words people look for: any word of the vocabulary (most are rare), and common ones."""
+    """Words people look for: any word of the vocabulary (most are in a few dozen notes),
+    pairs of common words, and the twenty most common two-character words."""
     rng = writer.rng
     zh2 = [w for w in writer.zh if len(w) == 2]
     zh3 = [w for w in writer.zh if len(w) >= 3]
