@@ -69,10 +69,13 @@ class Writer:
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
         self.zh, self.en = vocabulary(rng)
-        self.cum = list(itertools.accumulate(zipf_weights(VOCABULARY)))
+        self.cum = {
+            id(pool): list(itertools.accumulate(zipf_weights(len(pool))))
+            for pool in (self.zh, self.en)
+        }
 
     def words(self, pool: list[str], k: int) -> list[str]:
-        return self.rng.choices(pool, cum_weights=self.cum, k=k)
+        return self.rng.choices(pool, cum_weights=self.cum[id(pool)], k=k)
 
     def text(self, chinese: bool, chars: int) -> str:
         if chinese:
