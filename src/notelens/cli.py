@@ -77,10 +77,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", type=Path, help="write the Markdown here")
     p.add_argument("--archive", action="store_true", help="keep the notes in the archive too")
 
-    p = sub.add_parser("search", help="search the archived notes (Chinese or English words)")
+    p = sub.add_parser(
+        "search", parents=[lang], help="search the archived notes (Chinese or English words)"
+    )
     p.add_argument("words", nargs="+")
     p.add_argument("--limit", type=int, default=10, help="how many notes (default 10)")
-    p = sub.add_parser("export", help="write the archived notes as an Obsidian vault")
+    p = sub.add_parser(
+        "export", parents=[lang], help="write the archived notes as an Obsidian vault"
+    )
     p.add_argument("dir", type=Path, help="a folder (created), or a path ending in .zip")
 
     p = sub.add_parser("pages", help="find the pages in a photo")

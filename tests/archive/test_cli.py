@@ -63,8 +63,10 @@ def test_notes_are_archived_searched_and_exported(env, tmp_path, capsys) -> None
     assert main(["search", "scheduler", "thread"]) == 0
     out = capsys.readouterr().out
     assert "Operating systems" in out and "线性代数" not in out
-    assert main(["search", "无此词"]) == 0
+    assert main(["search", "无此词", "--lang", "zh"]) == 0
     assert "没有找到笔记" in capsys.readouterr().out
+    assert main(["search", "nowhere", "--lang", "en"]) == 0
+    assert "no notes found" in capsys.readouterr().out
 
     vault = tmp_path / "vault"
     assert main(["export", str(vault)]) == 0
