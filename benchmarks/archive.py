@@ -22,14 +22,15 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import sqlalchemy as sa
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notelens.archive import Archive, ArchivedPage, NewNote, Source
+from notelens.store.engine import make_engine, normalise_url, sqlite_url
+from notelens.store.migrate import upgrade
 
 OWNER = "tg-user:1"
 CHARS = (
@@ -178,8 +179,8 @@ async def run_one(
     notes: list[NewNote],
     queries: dict[str, list[str]],
 ) -> None:
+    await upgrade(engine)
     archive = Archive(engine)
-    await archive.create_tables()
     start = time.perf_counter()
     for note in notes:
         await archive.add(OWNER, note)
@@ -233,13 +234,7 @@ async def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "archive.db"
-        engine = create_async_engine(URL.create("sqlite+aiosqlite", database=str(path)))
-
-        @sa.event.listens_for(engine.sync_engine, "connect")
-        def _wal(dbapi_connection: Any, _record: Any) -> None:
-            for pragma in ("journal_mode=WAL", "synchronous=NORMAL"):
-                dbapi_connection.execute(f"PRAGMA {pragma}")
-
+        engine = make_engine(sqlite_url(path))
         try:
             await run_one("SQLite (FTS5 trigram)", engine, path, notes, queries)
         finally:
@@ -255,7 +250,7 @@ async def main() -> None:
         database=admin_url.database,
     )
     await admin.execute(f'CREATE DATABASE "{name}"')
-    engine = create_async_engine(admin_url.set(drivername="postgresql+asyncpg", database=name))
+    engine = make_engine(normalise_url(args.pg).set(database=name))
     try:
         await run_one("PostgreSQL (pg_trgm GIN)", engine, None, notes, queries)
     finally:

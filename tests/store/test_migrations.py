@@ -27,7 +27,8 @@ from notelens.store.engine import database_url, make_engine, normalise_url
 from notelens.store.receipts import CONFIRMED, PENDING, Ledger
 from notelens.store.schema import metadata
 
-HEAD = "0002"
+HEAD = "0003"
+NEXT = f"{int(HEAD) + 1:04d}"
 
 
 async def schema_diff(engine: AsyncEngine) -> list[Any]:
@@ -81,9 +82,9 @@ async def test_a_later_revision_runs_once(
     await store.close()
     later = tmp_path / "migrations"
     shutil.copytree(migrate.MIGRATIONS_DIR, later, ignore=shutil.ignore_patterns("__pycache__"))
-    (later / "versions" / "0003_later.py").write_text(
+    (later / "versions" / f"{NEXT}_later.py").write_text(
         '"""later"""\nimport sqlalchemy as sa\nfrom alembic import op\n\n'
-        'revision = "0003"\ndown_revision = "0002"\n\n\n'
+        f'revision = "{NEXT}"\ndown_revision = "{HEAD}"\n\n\n'
         "def upgrade() -> None:\n"
         '    op.create_table("later_table", sa.Column("id", sa.Integer, primary_key=True))\n'
         '    op.execute("INSERT INTO later_table (id) VALUES (1)")\n'
@@ -91,7 +92,7 @@ async def test_a_later_revision_runs_once(
     monkeypatch.setattr(migrate, "MIGRATIONS_DIR", later)
     for _ in range(2):  # the second start does not run it again (it would fail: table exists)
         store = await Store(db_url).open()
-        assert await store.schema_revision() == "0003"
+        assert await store.schema_revision() == NEXT
         async with store.engine.connect() as conn:
             assert await conn.scalar(sa.text("SELECT count(*) FROM later_table")) == 1
         assert (await store.user(1)).mode == "ocr"
@@ -105,13 +106,13 @@ async def test_a_new_revision_is_written_from_the_models(
     shutil.copytree(migrate.MIGRATIONS_DIR, later, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(migrate, "MIGRATIONS_DIR", later)
     path = await asyncio.to_thread(migrate.write_revision, "nothing changed")
-    assert path == later / "versions" / "0003_nothing_changed.py"
+    assert path == later / "versions" / f"{NEXT}_nothing_changed.py"
     text = path.read_text()
-    assert 'down_revision = "0002"' in text or "down_revision = '0002'" in text
+    assert f'down_revision = "{HEAD}"' in text or f"down_revision = '{HEAD}'" in text
     upgrade = text[text.index("def upgrade()") : text.index("def downgrade()")]
     assert "op." not in upgrade and "pass" in upgrade  # the models equal the revisions
     store = await Store(tmp_path / "x.db").open()
-    assert await store.schema_revision() == "0003"
+    assert await store.schema_revision() == NEXT
     await store.close()
 
 

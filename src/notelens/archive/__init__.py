@@ -11,7 +11,6 @@ from ._models import (
     Source,
     telegram_owner,
 )
-from ._tables import create_archive_tables, metadata
 from .filing import Filed, keep_result, note_from_result
 from .service import Archive, open_archive
 
@@ -24,9 +23,7 @@ __all__ = [
     "NoteSummary",
     "SearchHit",
     "Source",
-    "create_archive_tables",
     "keep_result",
-    "metadata",
     "note_from_result",
     "open_archive",
     "telegram_owner",

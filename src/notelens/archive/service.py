@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any
 
@@ -19,11 +18,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ..config import Settings
+from ..store.archive_schema import archive_notes, archive_owners, archive_pages
+from ..store.engine import database_url, make_engine, writing
+from ..store.migrate import upgrade
 from . import _search
-from ._engine import archive_engine
 from ._export import build_zip
 from ._models import ArchivedPage, NewNote, Note, NoteSummary, SearchHit, Source, to_time
-from ._tables import archive_notes, archive_owners, archive_pages, create_archive_tables
 
 DAY_S = 24 * 3600
 MAX_KEYWORDS = 5
@@ -47,15 +47,8 @@ class Archive:
         if self._owns_engine:
             await self.engine.dispose()
 
-    async def create_tables(self) -> None:
-        """Make the tables and the search index where they are missing."""
-        async with self._writing() as conn:
-            await conn.run_sync(create_archive_tables)
-
-    @asynccontextmanager
-    async def _writing(self) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.begin() as conn:
-            yield conn
+    def _writing(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        return writing(self.engine)
 
     # --- keeping -----------------------------------------------------------------
     async def add(self, owner: str, note: NewNote) -> int:
@@ -248,12 +241,12 @@ class Archive:
 
 
 async def open_archive(settings: Settings) -> Archive:
-    """The archive of the configured database, tables made, old notes pruned."""
-    archive = Archive(
-        archive_engine(settings), retention_days=settings.archive_retention_days, owns_engine=True
-    )
+    """The archive of the configured database (schema upgraded), old notes pruned; for a
+    process of its own (the CLI). The bot and the API hand over the store's engine."""
+    engine = make_engine(database_url(settings))
+    archive = Archive(engine, retention_days=settings.archive_retention_days, owns_engine=True)
     try:
-        await archive.create_tables()
+        await upgrade(engine)
         await archive.prune()
     except BaseException:
         await archive.aclose()

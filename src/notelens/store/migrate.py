@@ -24,6 +24,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from . import legacy
+from .archive_schema import SEARCH_OBJECTS
 from .engine import make_engine, writing
 from .schema import metadata
 
@@ -46,7 +47,9 @@ def alembic_config(connection: sa.Connection | None = None) -> Config:
 def include_name(name: str | None, type_: str, _parents: Any) -> bool:
     """Our tables live in the default schema; DBOS keeps its own in schema `dbos` (and any
     other schema belongs to someone else), so autogenerate and compare look nowhere else."""
-    return name is None if type_ == "schema" else True
+    if type_ == "schema":
+        return name is None
+    return name not in SEARCH_OBJECTS  # the archive's search index: raw DDL per dialect
 
 
 def context_options(connection: sa.Connection) -> dict[str, Any]:

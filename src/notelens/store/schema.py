@@ -100,3 +100,6 @@ receipts = sa.Table(
     sa.Index("receipts_requester", "requester_id"),
     sqlite_autoincrement=True,
 )
+
+# The notes archive's tables join this metadata (Alembic compares them with the rest).
+from . import archive_schema as _archive_schema  # noqa: E402, F401

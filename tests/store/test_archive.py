@@ -5,16 +5,30 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import yaml
 from pathvalidate import validate_filename
+from sqlalchemy.engine import URL
 
 from notelens.archive import Archive, ArchivedPage, NewNote, Source, telegram_owner
+from notelens.store.engine import make_engine
+from notelens.store.migrate import upgrade
 
 ALICE = telegram_owner(1001, 1001, private=True)
 BOB = telegram_owner(1002, 1002, private=True)
 GROUP = telegram_owner(-1001234567890, 1001, private=False)  # Alice's message in a group
+
+
+@pytest.fixture
+async def archive(db_url: URL) -> AsyncIterator[Archive]:
+    """The archive in a database of each engine, built by the migrations (revision 0003)."""
+    engine = make_engine(db_url)
+    await upgrade(engine)
+    yield Archive(engine)
+    await engine.dispose()
 
 
 def note(title: str, *pages: str, category: str = "学习", **kw: object) -> NewNote:
