@@ -3,6 +3,7 @@ refiled, deleted, exported as an Obsidian vault, forgotten."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import zipfile
 from collections.abc import AsyncIterator
@@ -231,3 +232,9 @@ async def test_forget_and_retention(archive: Archive) -> None:
     assert await archive.count(ALICE) == 0
     assert await archive.search(ALICE, "矩阵") == []
     assert [h.title for h in await archive.search(BOB, "矩阵")] == ["bob"]
+
+
+async def test_notes_kept_at_once_get_distinct_numbers(archive: Archive) -> None:
+    numbers = await asyncio.gather(*(archive.add(ALICE, note(f"n{i}", "矩阵")) for i in range(8)))
+    assert sorted(numbers) == list(range(1, 9))
+    assert await archive.count(ALICE) == 8

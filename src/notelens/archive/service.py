@@ -3,13 +3,16 @@
 One method per thing an owner can do (the bot's `/notes` commands call them one to one);
 every method takes the owner and touches only that owner's rows. An owner is a string:
 `tg-user:123`, `tg-chat:-100…` (a group's notes belong to the group), `cli:local`, `api:…`.
+
+The archive lives in the store's database (tables from revision 0003): the bot and the API
+build it on the store's engine, `Archive(store.engine, retention_days=...)`; the CLI opens
+its own with `open_archive(settings)`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any
 
@@ -47,14 +50,11 @@ class Archive:
         if self._owns_engine:
             await self.engine.dispose()
 
-    def _writing(self) -> AbstractAsyncContextManager[AsyncConnection]:
-        return writing(self.engine)
-
     # --- keeping -----------------------------------------------------------------
     async def add(self, owner: str, note: NewNote) -> int:
         """Keep a note; returns its number for this owner."""
         created = (note.created_at or datetime.now().astimezone()).timestamp()
-        async with self._writing() as conn:
+        async with writing(self.engine) as conn:
             number = await self._next_number(conn, owner)
             result = await conn.execute(
                 archive_notes.insert()
@@ -191,7 +191,7 @@ class Archive:
         category = " ".join(category.split())
         if not category:
             raise ValueError("empty category")
-        async with self._writing() as conn:
+        async with writing(self.engine) as conn:
             result = await conn.execute(
                 archive_notes.update()
                 .where(_notes.owner == owner, _notes.number == n)
@@ -200,12 +200,12 @@ class Archive:
         return result.rowcount > 0
 
     async def delete(self, owner: str, n: int) -> bool:
-        async with self._writing() as conn:
+        async with writing(self.engine) as conn:
             return await self._delete(conn, _notes.owner == owner, _notes.number == n) > 0
 
     async def forget(self, owner: str) -> int:
         """Everything the archive holds for this owner, gone; returns how many notes."""
-        async with self._writing() as conn:
+        async with writing(self.engine) as conn:
             count = await self._delete(conn, _notes.owner == owner)
             await conn.execute(archive_owners.delete().where(archive_owners.c.owner == owner))
         return count
@@ -215,7 +215,7 @@ class Archive:
         if self.retention_days is None:
             return 0
         cutoff = (time.time() if now is None else now) - self.retention_days * DAY_S
-        async with self._writing() as conn:
+        async with writing(self.engine) as conn:
             return await self._delete(conn, _notes.created_at < cutoff)
 
     @staticmethod
