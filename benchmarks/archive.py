@@ -186,7 +186,7 @@ async def run_one(
         await archive.add(OWNER, note)
     add_s = time.perf_counter() - start
     if path is None:
-        async with engine.connect() as conn:
+        async with engine.begin() as conn:  # committed, or the planner has no statistics
             await conn.exec_driver_sql("ANALYZE")
     size = await size_bytes(engine, path)
     print(
@@ -221,6 +221,7 @@ async def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--engines", default="sqlite,postgresql", help="which databases to run")
     args = parser.parse_args()
     writer = Writer(random.Random(args.seed))
     start = datetime(2026, 1, 1, tzinfo=UTC)
@@ -232,15 +233,21 @@ async def main() -> None:
         f"{args.queries} queries of each kind; ten results a search"
     )
 
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "archive.db"
-        engine = make_engine(sqlite_url(path))
-        try:
-            await run_one("SQLite (FTS5 trigram)", engine, path, notes, queries)
-        finally:
-            await engine.dispose()
+    engines = args.engines.split(",")
+    if "sqlite" in engines:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "archive.db"
+            engine = make_engine(sqlite_url(path))
+            try:
+                await run_one("SQLite (FTS5 trigram)", engine, path, notes, queries)
+            finally:
+                await engine.dispose()
+    if "postgresql" in engines:
+        await run_postgres(args.pg, notes, queries)
 
-    admin_url = make_url(args.pg)
+
+async def run_postgres(pg: str, notes: list[NewNote], queries: dict[str, list[str]]) -> None:
+    admin_url = make_url(pg)
     name = f"notelens_bench_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(
         host=admin_url.host,
@@ -250,7 +257,7 @@ async def main() -> None:
         database=admin_url.database,
     )
     await admin.execute(f'CREATE DATABASE "{name}"')
-    engine = make_engine(normalise_url(args.pg).set(database=name))
+    engine = make_engine(normalise_url(pg).set(database=name))
     try:
         await run_one("PostgreSQL (pg_trgm GIN)", engine, None, notes, queries)
     finally:
