@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     album_wait_s: float = Field(default=1.5, gt=0)
     # Notes archive: days a note is kept (unset: for good); `Archive.prune` drops older ones.
     archive_retention_days: int | None = Field(default=None, ge=1)
+    # Jobs as durable workflows (stored before Telegram is told, resumed after a crash);
+    # false runs them in memory (what NoteLens 0.1 did; kept to measure the difference).
+    durable_jobs: bool = True
     # `notelens serve`: Telegram posts updates to PUBLIC_URL + /telegram/webhook with this secret.
     public_url: str | None = None
     webhook_secret: SecretStr | None = None

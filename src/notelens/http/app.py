@@ -88,6 +88,8 @@ def create_app(settings: Settings, telegram: TelegramApp | None = None) -> FastA
         return JSONResponse({"status": "ready"})
 
     if telegram is not None:
+        from ..telegram.polling import handled
+
         secret = (
             settings.webhook_secret.get_secret_value().encode() if settings.webhook_secret else b""
         )
@@ -107,6 +109,11 @@ def create_app(settings: Settings, telegram: TelegramApp | None = None) -> FastA
             except (ValueError, TypeError, KeyError):
                 return _error(400, "bad_update", "not a Telegram update")
             await bot.process_update(update)
+            try:
+                await handled(bot, update)
+            except Exception as exc:  # not stored: Telegram sends the update again
+                log.warning("an update could not be stored (%s)", type(exc).__name__)
+                return _error(503, "not_stored", "the update could not be stored; retry")
             return Response(status_code=200)
 
     return app

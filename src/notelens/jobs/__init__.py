@@ -35,7 +35,7 @@ from .types import Job, MediaRef
 if TYPE_CHECKING:
     from ._engine import JobClient, JobEngine, JobProgress, api_job_id, telegram_job_id
     from ._media import DirectoryMedia, MediaSource, TelegramMedia
-    from ._workflows import Deliver, JobOutcome
+    from ._workflows import Deliver, JobOutcome, RunWhole
 
 # `import dbos` costs 0.5-1 s and ~55 MB: only what runs jobs pays it (`notelens.jobs.types`
 # stays cheap for the Telegram layer and the CLI).
@@ -50,6 +50,7 @@ _LAZY = {
     "TelegramMedia": "._media",
     "Deliver": "._workflows",
     "JobOutcome": "._workflows",
+    "RunWhole": "._workflows",
 }
 
 
@@ -69,6 +70,7 @@ __all__ = [
     "JobProgress",
     "MediaRef",
     "MediaSource",
+    "RunWhole",
     "TelegramMedia",
     "api_job_id",
     "telegram_job_id",

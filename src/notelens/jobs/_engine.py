@@ -31,6 +31,8 @@ from ._workflows import (
     QUEUE,
     Deliver,
     Runtime,
+    RunWhole,
+    ShowProgress,
     job_to_json,
     job_workflow,
     set_runtime,
@@ -93,11 +95,21 @@ class JobEngine:
     over (it runs as a step: at least once).
     """
 
-    def __init__(self, settings: Settings, *, media: MediaSource, deliver: Deliver) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        media: MediaSource,
+        deliver: Deliver,
+        run: RunWhole | None = None,
+        show: ShowProgress | None = None,
+        pipeline: Pipeline | None = None,
+    ) -> None:
         self.settings = settings
         self.url = jobs_database_url(settings)
-        self.pipeline = Pipeline(settings)
-        self.runtime = Runtime(settings, self.pipeline, media, deliver, PageCache(media))
+        self.owns_pipeline = pipeline is None
+        self.pipeline = pipeline or Pipeline(settings)
+        self.runtime = Runtime(settings, self.pipeline, media, deliver, PageCache(media), run, show)
         self._workers: Workers | None = None
         self._supervisor: asyncio.Task[None] | None = None
 
@@ -144,7 +156,8 @@ class JobEngine:
         set_runtime(None)
         if self._workers is not None:
             await asyncio.to_thread(self._workers.dispose)
-        await self.pipeline.aclose()
+        if self.owns_pipeline:
+            await self.pipeline.aclose()
 
     # -------------------------------------------------------------- jobs
 

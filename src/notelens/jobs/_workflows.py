@@ -42,6 +42,7 @@ class JobOutcome:
     job_id: str
     results: list[Any] = field(default_factory=list)
     error: str | None = None
+    error_code: str | None = None  # the NoteLensError's code, when it had one
 
     @property
     def ok(self) -> bool:
@@ -49,6 +50,11 @@ class JobOutcome:
 
 
 Deliver = Callable[[Job, JobOutcome], Awaitable[None]]
+# A product's own way to run a whole one-step job and answer it (the Telegram layer's
+# runner: its answers depend on the ledger, the user's categories and the like).
+RunWhole = Callable[[Job], Awaitable[None]]
+# Shown to the user as pages finish ("page 2/5"): a display only, never checkpointed.
+ShowProgress = Callable[[Job, str, int, int], Awaitable[None]]
 
 
 @dataclass
@@ -60,6 +66,8 @@ class Runtime:
     media: MediaSource
     deliver: Deliver
     pages: PageCache
+    run: RunWhole | None = None
+    show: ShowProgress | None = None
     running: set[asyncio.Task[Any]] = field(default_factory=set)  # this process's jobs
     stopping: bool = False
 
@@ -180,6 +188,22 @@ async def run_task(
         return None, _failure(exc)[0]
 
 
+@DBOS.step(name="notelens.run_whole")
+async def run_whole(data: dict[str, Any]) -> None:
+    """A job the product runs and answers itself, as one step (at least once)."""
+    run = runtime().run
+    assert run is not None
+    await run(job_from_json(data))
+
+
+def runs_whole(job: Job) -> bool:
+    """Notes are read page by page here (a restart resumes at the first unread page); other
+    tasks, and notes from PDFs, go to the product's own runner when it has one."""
+    if runtime().run is None:
+        return False
+    return job.task != "notes" or any(ref.kind == "pdf" for ref in job.media)
+
+
 @DBOS.step(name="notelens.deliver", retries_allowed=True, max_attempts=5, interval_seconds=2)
 async def deliver(data: dict[str, Any], outcome: JobOutcome) -> None:
     """Hand the outcome to the product (reply, API, page). At least once: a crash between
@@ -194,8 +218,22 @@ async def _report(stage: str, done: int, total: int) -> None:
     await DBOS.set_event_async(PROGRESS, {"stage": stage, "done": done, "total": total})
 
 
+async def _show(job: Job, stage: str, done: int, total: int) -> None:
+    show = runtime().show
+    if show is None:
+        return
+    try:
+        await show(job, stage, done, total)
+    except Exception:  # a progress display must never fail the job
+        log.exception("progress display failed")
+
+
 async def _gather_reporting(
-    stage: str, calls: list[Coroutine[Any, Any, Any]], offset: int, total: int
+    stage: str,
+    calls: list[Coroutine[Any, Any, Any]],
+    offset: int,
+    total: int,
+    job: Job | None = None,
 ) -> list[Any]:
     """Await step calls (already numbered) concurrently, reporting each that finishes."""
     tasks = [asyncio.ensure_future(c) for c in calls]
@@ -205,6 +243,8 @@ async def _gather_reporting(
             await finished
             done += 1
             await _report(stage, done, total)
+            if job is not None:
+                await _show(job, stage, done, total)
     except BaseException:  # cancelled, or the job was taken over: stop the other pages too
         for task in tasks:
             task.cancel()
@@ -236,9 +276,10 @@ async def _notes(job: Job, data: dict[str, Any], language: str | None) -> NotesR
             calls.append(ocr_page(data, source, k, lang))
     total = len(pages)
     await _report("ocr", total - len(calls), total)
+    await _show(job, "start", total - len(calls), total)
     usage = Usage()
     for slot, (page, page_usage) in zip(
-        slots, await _gather_reporting("ocr", calls, total - len(calls), total), strict=True
+        slots, await _gather_reporting("ocr", calls, total - len(calls), total, job), strict=True
     ):
         page.index, page.source = pages[slot].index, pages[slot].source
         pages[slot] = page
@@ -296,6 +337,9 @@ async def _run_job(job_id: str, data: dict[str, Any], album: bool) -> str:
         first = [MediaRef(**m) for m in data["media"]]
         data = {**data, "media": [m.to_json() for m in await _collect_album(job_id, first)]}
     job = job_from_json(data)
+    if runs_whole(job):
+        await run_whole(data)
+        return "ok"
     language = language_of(job)
     outcome = JobOutcome(job_id)
     try:
@@ -310,7 +354,7 @@ async def _run_job(job_id: str, data: dict[str, Any], album: bool) -> str:
             if errors and len(errors) == len(answers):
                 outcome.error = errors[0]
     except NoteLensError as exc:
-        outcome.error = str(exc)
+        outcome.error, outcome.error_code = str(exc), exc.code
     except Exception:  # a bug: the user still hears that the job failed
         if runtime().stopping:
             raise  # shutting down: the job stays unfinished and resumes at the next start

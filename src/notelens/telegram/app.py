@@ -132,6 +132,11 @@ async def _post_init(app: BotApp) -> None:
     s = services_of(app)
     await s.store.open()
     await s.ledger.load()
+    if s.settings.durable_jobs:
+        from .durable import make_engine
+
+        s.jobs = make_engine(app, s)
+        await s.jobs.start()
     if app.job_queue is not None:
         app.job_queue.run_repeating(_prune, interval=PRUNE_EVERY_S, first=PRUNE_EVERY_S)
     try:
@@ -150,6 +155,9 @@ async def _post_stop(app: BotApp) -> None:
     except TimeoutError:
         log.warning("jobs still running after %.0f s; cancelling them", SHUTDOWN_GRACE_S)
         await s.lanes.cancel()
+    if s.jobs is not None:  # running jobs get SHUTDOWN_GRACE_S; the rest resume at next start
+        await s.jobs.stop()
+        s.jobs = None
 
 
 async def _post_shutdown(app: BotApp) -> None:

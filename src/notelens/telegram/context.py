@@ -17,9 +17,11 @@ from ..pipeline.results import TaskResult
 from ..store import Store
 from .admins import AdminCache
 from .ledger import Ledger
+from .pending import Intake
 from .scheduling import AlbumCollector, Lanes, RateLimiter
 
 if TYPE_CHECKING:
+    from ..jobs import JobEngine
     from .intent import Intent
 
 SERVICES_KEY = "services"
@@ -47,6 +49,9 @@ class Services:
     albums: AlbumCollector[Intent]
     owns_pipeline: bool = True
     owns_store: bool = True
+    # Durable jobs (started with the application); None: jobs run on the in-memory lanes.
+    jobs: JobEngine | None = None
+    intake: Intake = field(default_factory=lambda: Intake())
     ledger: Ledger = field(init=False)
     admins: AdminCache = field(init=False)
     hints: RateLimiter = field(init=False)

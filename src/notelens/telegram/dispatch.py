@@ -12,8 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from telegram import Update
+
 from ..jobs.types import Job
 from .context import CustomContext
+from .durable import enqueue
 from .errors import report
 from .runner import run_job
 
@@ -26,11 +29,30 @@ Step = Callable[[], Awaitable[None]]
 
 def submit(ctx: CustomContext, key: int, job: Job | Prepare) -> None:
     """Run `job` (with `job.lang` set) after everything already handed over for `key`;
-    `key` is the identity the job is for (a person, or a group for its anonymous admins)."""
+    `key` is the identity the job is for (a person, or a group for its anonymous admins).
+
+    With durable jobs (the default) a job is enqueued as a workflow before the update is
+    confirmed to Telegram; a `Prepare` (an album being gathered, a reply's lookup) first
+    runs in order on the lane, then enqueues what it found.
+    """
+    services = ctx.services
+    update = ctx.current_update
+    update_id = update.update_id if isinstance(update, Update) else 0
+    if services.jobs is not None:
+        if isinstance(job, Job):
+            services.intake.add(update_id, enqueue(services, key, update_id, [job]))
+            return
+        prepare = job
+
+        async def later() -> None:
+            await enqueue(services, key, update_id, await prepare())
+
+        in_order(ctx, key, later)
+        return
 
     async def work() -> None:
         for ready in [job] if isinstance(job, Job) else await job():
-            await run_job(ctx.services, ctx.bot, ready)
+            await run_job(services, ctx.bot, ready)
 
     in_order(ctx, key, work)
 

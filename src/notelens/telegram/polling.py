@@ -59,11 +59,26 @@ async def poll(
             backoff = min(backoff * 2, MAX_BACKOFF_S)
             continue
         backoff = 1.0
-        for update in updates:
-            await app.process_update(update)
-            offset = update.update_id + 1
+        try:
+            for update in updates:
+                await app.process_update(update)
+                await handled(app, update)
+                offset = update.update_id + 1
+        except Exception as exc:  # not stored: fetch it again after a pause, never skip it
+            log.warning("an update could not be stored (%s); retrying", type(exc).__name__)
+            await _pause(stop, backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF_S)
     if offset is not None:
         await _confirm(app, offset)
+
+
+async def handled(app: Application[Any, Any, Any, Any, Any, Any], update: Update) -> None:
+    """Wait until the jobs the update asked for are stored (raises when they could not be)."""
+    from .context import SERVICES_KEY
+
+    services = app.bot_data.get(SERVICES_KEY)
+    if services is not None:
+        await services.intake.drain(update.update_id)
 
 
 async def _confirm(app: Application[Any, Any, Any, Any, Any, Any], offset: int) -> None:

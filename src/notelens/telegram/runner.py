@@ -169,7 +169,7 @@ async def run_job(services: Services, bot: Bot, job: Job) -> None:
         if job.quiet:
             log.info("quiet job %s failed: %s (%s)", job.job_id, type(exc).__name__, exc.code)
             return
-        await _answer_error(services, bot, job, exc)
+        await answer_error(services, bot, job, exc)
         return
     for message in sent:
         await services.store.link_message(job.chat_id, message.message_id, job.job_id)
@@ -182,7 +182,7 @@ async def _run(services: Services, bot: Bot, job: Job) -> list[Message]:
     return await PRESENTERS.get(job.task, present_text)(services, bot, job, inputs)
 
 
-async def _answer_error(
+async def answer_error(
     services: Services, bot: Bot, job: Job, exc: ImageError | ConfigError | ModelError
 ) -> None:
     assert job.job_id is not None

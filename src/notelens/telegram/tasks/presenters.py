@@ -15,17 +15,22 @@ from ..runner import Inputs, Progress, join_lines, offline_note, options, presen
 
 @present("notes")
 async def notes(services: Services, bot: Bot, job: Job, inputs: Inputs) -> list[Message]:
-    assert job.job_id is not None
-    lang = job.lang
-    progress = Progress(bot, job.chat_id, lang, job.reply_to)
+    progress = Progress(bot, job.chat_id, job.lang, job.reply_to)
     [result] = await services.pipeline.run("notes", inputs.images, options(job, progress=progress))
     assert isinstance(result, NotesResult)
     await progress.finish(len(result.pages))
+    return await send_notes(bot, job, result, inputs.notices)
+
+
+async def send_notes(bot: Bot, job: Job, result: NotesResult, notices: list[str]) -> list[Message]:
+    """A short preview, then the Markdown document with buttons for the other tasks."""
+    assert job.job_id is not None
+    lang = job.lang
     title = result.title or replies.first_heading(result.markdown) or "notes"
     header = t(lang, "notes_caption", title=title)
     if result.failed_pages:
         header += "\n" + t(lang, "notes_failed", n=len(result.failed_pages))
-    header = join_lines(header, *inputs.notices)
+    header = join_lines(header, *notices)
     sent = await replies.send_html(
         bot, job.chat_id, header, replies.preview(result.markdown), reply_to=job.reply_to
     )
