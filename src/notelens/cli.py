@@ -93,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, metavar="DIR", help="write each page as a PNG file")
 
     sub.add_parser("bot", help="run the Telegram bot (long polling)")
+    sub.add_parser("worker", help="run jobs only (a deployment whose `serve` takes the webhook)")
     p = sub.add_parser("serve", help="run the HTTP server (Telegram webhook, health checks)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="port (default 8080)")
@@ -143,6 +144,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .telegram.app import run_bot
 
         return run_bot(settings)
+    if args.command == "worker":
+        from .telegram.app import run_bot
+
+        return run_bot(settings, worker=True)
     if args.command == "serve":
         from .http.serve import run_serve
 

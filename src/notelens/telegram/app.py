@@ -200,8 +200,17 @@ async def serve(app: BotApp, stop: asyncio.Event, *, poll_timeout: float = 30) -
         await poll(app, stop, poll_timeout=poll_timeout)
 
 
-def run_bot(settings: Settings) -> int:
-    """`notelens bot`: run until SIGINT/SIGTERM. Exit codes: 0 ok, 3 token, 4 network."""
+async def work(app: BotApp, stop: asyncio.Event) -> None:
+    """Run jobs only (no updates taken) until `stop` is set: `notelens worker`."""
+    async with running(app):
+        await stop.wait()
+
+
+def run_bot(settings: Settings, *, worker: bool = False) -> int:
+    """`notelens bot` (long polling and jobs) or, with `worker`, `notelens worker` (jobs of
+    a deployment that takes updates by webhook). Runs until SIGINT/SIGTERM.
+    Exit codes: 0 ok, 3 token, 4 network."""
+    name = "worker" if worker else "bot"
     if not logging.getLogger().handlers:
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -212,7 +221,10 @@ def run_bot(settings: Settings) -> int:
     try:
         app = build_app(settings)
     except ConfigError as exc:
-        print(f"notelens bot: {exc}", file=sys.stderr)
+        print(f"notelens {name}: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if worker and not settings.durable_jobs:
+        print("notelens worker: runs durable jobs; DURABLE_JOBS is false", file=sys.stderr)
         return EXIT_CONFIG
 
     async def main() -> None:
@@ -221,20 +233,20 @@ def run_bot(settings: Settings) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
-        await serve(app, stop)
+        await (work(app, stop) if worker else serve(app, stop))
 
     try:
         asyncio.run(main())
     except InvalidToken:
         print(
-            "notelens bot: Telegram rejected TELEGRAM_BOT_TOKEN (401/404 from getMe). "
+            f"notelens {name}: Telegram rejected TELEGRAM_BOT_TOKEN (401/404 from getMe). "
             "Check the token with @BotFather.",
             file=sys.stderr,
         )
         return EXIT_CONFIG
     except NetworkError as exc:
         print(
-            f"notelens bot: cannot reach the Telegram Bot API: {redact(str(exc))}",
+            f"notelens {name}: cannot reach the Telegram Bot API: {redact(str(exc))}",
             file=sys.stderr,
         )
         return EXIT_NETWORK
