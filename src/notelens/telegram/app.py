@@ -29,7 +29,7 @@ from telegram.ext import (
 from ..config import Settings
 from ..pipeline.errors import ConfigError
 from ..store import Store
-from . import receipts, tasks
+from . import notes, receipts, tasks
 from .context import SERVICES_KEY, BotApp, CustomContext, PipelineLike, Services, services_of
 from .errors import install_redaction, on_error, quiet_noisy_loggers, redact
 from .gate import gate
@@ -52,6 +52,7 @@ def add_handlers(app: BotApp) -> None:
     tasks (their photo takers are asked first), and a quiet answer for unknown buttons."""
     app.add_handler(TypeHandler(Update, gate), group=-1)
     receipts.register(app)
+    notes.register(app)  # before the tasks: `/notes` alone is the archive, not a task
     tasks.register(app)
     add_intake(app)
     app.add_handler(CallbackQueryHandler(on_unknown_button))
@@ -121,11 +122,12 @@ def build_app(
 
 
 async def _prune(ctx: CustomContext) -> None:
-    """Forget jobs past their retention (their buttons then say "gone") and readings that
-    nobody confirmed."""
+    """Forget jobs past their retention (their buttons then say "gone"), readings that
+    nobody confirmed and archived notes past ARCHIVE_RETENTION_DAYS."""
     jobs = await ctx.services.store.prune()
     readings = await ctx.services.ledger.prune()
-    log.info("pruned %s old jobs and %s unconfirmed readings", jobs, readings)
+    notes_ = await ctx.services.archive.prune()
+    log.info("pruned %s old jobs, %s unconfirmed readings, %s notes", jobs, readings, notes_)
 
 
 async def _post_init(app: BotApp) -> None:

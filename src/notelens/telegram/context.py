@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from ..archive import Archive
 from ..config import Settings
 from ..pipeline.context import ImageInput
 from ..pipeline.registry import Options
@@ -76,6 +78,11 @@ class Services:
 
     def categories_for(self, stored: list[str] | None) -> list[str]:
         return list(stored) if stored else list(self.settings.default_categories)
+
+    @cached_property
+    def archive(self) -> Archive:
+        """The notes archive, in the store's database (first used after the store opened)."""
+        return Archive(self.store.engine, retention_days=self.settings.archive_retention_days)
 
 
 class CustomContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

@@ -101,7 +101,7 @@ async def deliver_notes(services: Services, bot: Bot, job: Job, outcome: JobOutc
         return
     [result] = outcome.results
     assert isinstance(result, NotesResult)
-    sent = await send_notes(bot, job, result, [])
+    sent = await send_notes(services, bot, job, result, [])
     for message in sent:
         await services.store.link_message(job.chat_id, message.message_id, job.job_id)
 

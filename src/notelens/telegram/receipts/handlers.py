@@ -26,6 +26,7 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
+from ...archive import telegram_owner
 from ...i18n import N_
 from ...jobs.types import Job, MediaRef
 from .. import replies
@@ -474,6 +475,7 @@ async def on_forget(update: Update, context: CustomContext) -> None:
     else:
         n = await s.ledger.forget(user.id)
         await s.store.forget_user(user.id)
+        await s.archive.forget(telegram_owner(user.id, user.id, private=True))
         s.admins.forget(user.id)
         log.info("user data deleted on request (%s receipts)", n)
         outcome = Outcome(text=t(lang, "forget_done", n=n))

@@ -10,6 +10,7 @@ from ...pipeline.results import ClassifyResult, NotesResult
 from .. import replies
 from ..context import Services
 from ..i18n import t
+from ..notes.keeping import keep_notes
 from ..runner import Inputs, Progress, join_lines, offline_note, options, present, task_buttons
 
 
@@ -19,11 +20,14 @@ async def notes(services: Services, bot: Bot, job: Job, inputs: Inputs) -> list[
     [result] = await services.pipeline.run("notes", inputs.images, options(job, progress=progress))
     assert isinstance(result, NotesResult)
     await progress.finish(len(result.pages))
-    return await send_notes(bot, job, result, inputs.notices)
+    return await send_notes(services, bot, job, result, inputs.notices)
 
 
-async def send_notes(bot: Bot, job: Job, result: NotesResult, notices: list[str]) -> list[Message]:
-    """A short preview, then the Markdown document with buttons for the other tasks."""
+async def send_notes(
+    services: Services, bot: Bot, job: Job, result: NotesResult, notices: list[str]
+) -> list[Message]:
+    """A short preview, then the Markdown document with buttons for the other tasks; the
+    notes are then kept in the owner's archive (a failure there is logged, never replied)."""
     assert job.job_id is not None
     lang = job.lang
     title = result.title or replies.first_heading(result.markdown) or "notes"
@@ -42,6 +46,7 @@ async def send_notes(bot: Bot, job: Job, result: NotesResult, notices: list[str]
         name,
         reply_markup=task_buttons(lang, job.job_id, exclude="notes"),
     )
+    await keep_notes(services, job, result)
     return [*sent, doc]
 
 
