@@ -8,6 +8,9 @@ import io
 import zipfile
 from typing import Any
 
+import pytest
+from sqlalchemy import text as sql
+
 from notelens.telegram.context import services_of
 from testsupport.fakes.openai_server import FakeOpenAI, text
 from testsupport.fakes.telegram_server import GROUP_ID, Call, FakeTelegram, user
@@ -165,3 +168,24 @@ async def test_forgetme_forgets_the_private_archive(
     await tg.wait_for(lambda f: f.calls_of("editMessageText", ALICE["id"])[edits:])
     assert await services_of(bot.app).archive.count("tg-user:1001") == 0
     assert "No notes" in (await say(tg, "/notes search eigenvalue", ALICE)).text
+
+
+async def test_without_durable_jobs_the_notes_are_kept_too(
+    tg: FakeTelegram, fake_model: FakeOpenAI, start_bot: Any
+) -> None:
+    bot = await start_bot(durable_jobs="false")
+    await notes_photo(tg, fake_model, ALICE, None, ["In memory"])
+    await archived(bot, "tg-user:1001")
+    assert "Linear algebra" in (await say(tg, "/notes search eigenvalue", ALICE)).text
+
+
+async def test_a_failed_filing_is_logged_and_the_notes_still_sent(
+    tg: FakeTelegram, fake_model: FakeOpenAI, start_bot: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = await start_bot()
+    async with services_of(bot.app).store.engine.begin() as db:  # a real database failure
+        await db.execute(sql("DROP TABLE archive_pages"))
+    doc = await notes_photo(tg, fake_model, ALICE, None, ["Not kept"])
+    assert doc.document is not None and "Eigenvalue" in doc.document[1].decode()
+    await tg.wait_for(lambda f: "not archived" in caplog.text, timeout=10)
+    assert await services_of(bot.app).archive.count("tg-user:1001") == 0
