@@ -45,6 +45,14 @@ async def notes_photo(
     return docs[0]
 
 
+async def kept(
+    tg: FakeTelegram, model: FakeOpenAI, bot: Any, who: dict[str, Any], lines: list[str]
+) -> None:
+    """A private notes photo of `who`, answered and archived."""
+    await notes_photo(tg, model, who, None, lines)
+    await archived(bot, f"tg-user:{who['id']}")
+
+
 async def say(
     tg: FakeTelegram, words: str, who: dict[str, Any], chat_id: int | None = None
 ) -> Call:
@@ -60,6 +68,14 @@ async def pressed(tg: FakeTelegram, call: Call, label: str, who: dict[str, Any])
     return await press_data(tg, call, data, who)
 
 
+async def confirmed(tg: FakeTelegram, ask: Call, who: dict[str, Any]) -> Call:
+    """Press Delete under `ask` and return the edit that answers it."""
+    edits = len(tg.calls_of("editMessageText", who["id"]))
+    await pressed(tg, ask, "Delete", who)
+    [done] = await tg.wait_for(lambda f: f.calls_of("editMessageText", who["id"])[edits:])
+    return done
+
+
 async def press_data(tg: FakeTelegram, call: Call, data: str, who: dict[str, Any]) -> Call:
     before = len(tg.calls_of("answerCallbackQuery"))
     tg.press(tg.message_of(call), data, who)
@@ -71,8 +87,7 @@ async def test_a_notes_photo_is_kept_found_and_sent_again(
     tg: FakeTelegram, fake_model: FakeOpenAI, start_bot: Any
 ) -> None:
     bot = await start_bot()
-    await notes_photo(tg, fake_model, ALICE, None, ["Lecture one", "eigen"])
-    await archived(bot, "tg-user:1001")
+    await kept(tg, fake_model, bot, ALICE, ["Lecture one", "eigen"])
 
     found = await say(tg, "/notes search eigenvalue", ALICE)
     assert "1." in found.text and "Linear algebra" in found.text
@@ -106,8 +121,7 @@ async def test_nobody_else_sees_a_persons_or_a_groups_notes(
     tg: FakeTelegram, fake_model: FakeOpenAI, start_bot: Any
 ) -> None:
     bot = await start_bot()
-    await notes_photo(tg, fake_model, ALICE, None, ["Private lecture"])
-    await archived(bot, "tg-user:1001")
+    await kept(tg, fake_model, bot, ALICE, ["Private lecture"])
     await notes_photo(tg, fake_model, ALICE, GROUP_ID, ["Group lecture"])
     await archived(bot, f"tg-chat:{GROUP_ID}")
 
@@ -140,8 +154,7 @@ async def test_delete_asks_then_removes_the_note_from_search(
     tg: FakeTelegram, fake_model: FakeOpenAI, start_bot: Any
 ) -> None:
     bot = await start_bot()
-    await notes_photo(tg, fake_model, ALICE, None, ["To delete"])
-    await archived(bot, "tg-user:1001")
+    await kept(tg, fake_model, bot, ALICE, ["To delete"])
     ask = await say(tg, "/notes delete 1", ALICE)
     assert "Delete note 1" in ask.text
     bobs = await say(tg, "/help", BOB)
@@ -149,10 +162,7 @@ async def test_delete_asks_then_removes_the_note_from_search(
     assert (await press_data(tg, bobs, data, BOB)).params["show_alert"]
     assert "Linear algebra" in (await say(tg, "/notes search eigenvalue", ALICE)).text
 
-    edits = len(tg.calls_of("editMessageText", ALICE["id"]))
-    await pressed(tg, ask, "Delete", ALICE)
-    [done] = await tg.wait_for(lambda f: f.calls_of("editMessageText", ALICE["id"])[edits:])
-    assert "deleted" in done.text
+    assert "deleted" in (await confirmed(tg, ask, ALICE)).text
     assert "No notes" in (await say(tg, "/notes search eigenvalue", ALICE)).text
 
 
@@ -160,12 +170,9 @@ async def test_forgetme_forgets_the_private_archive(
     tg: FakeTelegram, fake_model: FakeOpenAI, start_bot: Any
 ) -> None:
     bot = await start_bot()
-    await notes_photo(tg, fake_model, ALICE, None, ["Forget me"])
-    await archived(bot, "tg-user:1001")
+    await kept(tg, fake_model, bot, ALICE, ["Forget me"])
     ask = await say(tg, "/forgetme", ALICE)
-    edits = len(tg.calls_of("editMessageText", ALICE["id"]))
-    await pressed(tg, ask, "Delete", ALICE)
-    await tg.wait_for(lambda f: f.calls_of("editMessageText", ALICE["id"])[edits:])
+    assert "deleted" in (await confirmed(tg, ask, ALICE)).text
     assert await services_of(bot.app).archive.count("tg-user:1001") == 0
     assert "No notes" in (await say(tg, "/notes search eigenvalue", ALICE)).text
 
@@ -174,8 +181,7 @@ async def test_without_durable_jobs_the_notes_are_kept_too(
     tg: FakeTelegram, fake_model: FakeOpenAI, start_bot: Any
 ) -> None:
     bot = await start_bot(durable_jobs="false")
-    await notes_photo(tg, fake_model, ALICE, None, ["In memory"])
-    await archived(bot, "tg-user:1001")
+    await kept(tg, fake_model, bot, ALICE, ["In memory"])
     assert "Linear algebra" in (await say(tg, "/notes search eigenvalue", ALICE)).text
 
 
