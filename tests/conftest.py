@@ -35,6 +35,7 @@ SETTING_PREFIXES = (
     "JOB_",
     "SHUTDOWN_",
     "ARCHIVE_",
+    "API_",
 )
 
 

@@ -94,6 +94,16 @@ class Settings(BaseSettings):
     public_url: str | None = None
     webhook_secret: SecretStr | None = None
 
+    # --- HTTP API (`notelens serve`) ------------------------------------------
+    # Comma-separated bearer keys; unset: no keys, and `serve` listens on loopback only.
+    api_keys: SecretStr | None = None
+    # Jobs each key may submit per minute (429 with Retry-After beyond it).
+    api_rate_per_min: int = Field(default=60, ge=1)
+    # The most a request body may carry, in MB (refused with 413 while it streams in).
+    api_max_upload_mb: float = Field(default=20.0, gt=0)
+    # Images in one job (or pages read of one PDF: PDF_MAX_PAGES).
+    api_max_files: int = Field(default=20, ge=1, le=200)
+
     # --- memory -------------------------------------------------------------
     # Decoded pixels all jobs may hold at once; a photo waits until its pixels fit.
     max_pixels_in_flight: int = Field(default=24_000_000, ge=1_000_000)
@@ -126,6 +136,7 @@ class Settings(BaseSettings):
         "webhook_secret",
         "database_url",
         "jobs_database_url",
+        "api_keys",
         "archive_retention_days",
         mode="before",
     )
@@ -156,6 +167,17 @@ class Settings(BaseSettings):
         return (
             detect_provider(self.vlm_base_url) if self.vlm_provider == "auto" else self.vlm_provider
         )
+
+    @property
+    def api_key_values(self) -> list[str]:
+        """The API keys, each stripped; empty when API_KEYS is unset."""
+        if self.api_keys is None:
+            return []
+        return split_names(self.api_keys.get_secret_value())
+
+    @property
+    def api_max_upload_bytes(self) -> int:
+        return int(self.api_max_upload_mb * 1024 * 1024)
 
     @property
     def uses_local_ocr(self) -> bool:

@@ -1,4 +1,5 @@
-"""`create_app(settings)`: the ASGI app of `notelens serve` (FastAPI on uvicorn).
+"""`create_app(settings)`: the ASGI app of `notelens serve` (FastAPI on uvicorn): the
+Telegram webhook, health checks, and the REST API (`http.api`).
 
 The Telegram webhook follows PTB's custom-webhook pattern (an Application without an
 Updater, started in the ASGI lifespan), with one difference that matters: the update is
@@ -22,6 +23,7 @@ from telegram.ext import Application
 
 from ..config import Settings
 from ..pipeline.errors import ConfigError
+from .api import add_api
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +56,8 @@ def create_app(settings: Settings, telegram: TelegramApp | None = None) -> FastA
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if telegram is None:
-            yield
+            async with api.running(None):
+                yield
             return
         from ..telegram.app import running
 
@@ -65,9 +68,11 @@ def create_app(settings: Settings, telegram: TelegramApp | None = None) -> FastA
                 secret_token=settings.webhook_secret.get_secret_value(),
                 allowed_updates=Update.ALL_TYPES,
             )
-            yield
+            async with api.running(telegram):
+                yield
 
     app = FastAPI(title="NoteLens", lifespan=lifespan)
+    api = add_api(app, settings)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -83,6 +88,12 @@ def create_app(settings: Settings, telegram: TelegramApp | None = None) -> FastA
             try:
                 await services_of(telegram).store.ping()
             except Exception as exc:  # any failure means "not ready"; say which kind only
+                log.warning("readiness: the database did not answer (%s)", type(exc).__name__)
+                return _error(503, "not_ready", "the database is not reachable")
+        else:
+            try:
+                await api.ping()
+            except Exception as exc:
                 log.warning("readiness: the database did not answer (%s)", type(exc).__name__)
                 return _error(503, "not_ready", "the database is not reachable")
         return JSONResponse({"status": "ready"})

@@ -13,6 +13,17 @@ from ..pipeline.errors import ConfigError
 from .app import create_app
 
 EXIT_OK, EXIT_CONFIG = 0, 3
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def check_listen(settings: Settings, host: str) -> None:
+    """Without API_KEYS the API answers anyone who reaches it: only this machine may."""
+    if not settings.api_key_values and host not in LOOPBACK:
+        raise ConfigError(
+            f"API_KEYS is not set, so the HTTP API has no keys: it listens on 127.0.0.1 only, "
+            f"not on {host}. Set API_KEYS (comma-separated) to listen on another address.",
+            code="no_api_keys",
+        )
 
 
 def run_serve(settings: Settings, host: str, port: int) -> int:
@@ -21,6 +32,7 @@ def run_serve(settings: Settings, host: str, port: int) -> int:
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
     try:
+        check_listen(settings, host)
         app = create_app(settings)
     except ConfigError as exc:
         print(f"notelens serve: {exc}", file=sys.stderr)

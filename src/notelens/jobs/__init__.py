@@ -15,6 +15,9 @@ Public API (everything else in the product only says submit, progress, cancel)::
 - `MediaSource`: `fetch(ref) -> bytes`; `TelegramMedia(bot)`, `DirectoryMedia(root)`.
 - `deliver(job, outcome: JobOutcome)`: the product's reply; runs as a step (at least once).
 - `JobClient(settings)`: progress and cancel from a process that runs no jobs.
+- The HTTP API's jobs (`submit_api(api_job_id(seq), job)`, queue `notelens-api`): their
+  files are uploads in the application store (`store.api_jobs`), read by every engine
+  given `api=ApiJobStore(...)`, and their outcomes are kept there (`_api.Routed`).
 - Job ids must sort in arrival order (SQLite queues order by whole seconds, then id):
   `telegram_job_id(update_id)`, `api_job_id(seq)`.
 
@@ -33,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from .types import Job, MediaRef
 
 if TYPE_CHECKING:
+    from ._api import Routed, upload_ref
     from ._engine import JobClient, JobEngine, JobProgress, api_job_id, telegram_job_id
     from ._media import DirectoryMedia, MediaSource, TelegramMedia
     from ._workflows import Deliver, JobOutcome, RunWhole
@@ -40,6 +44,8 @@ if TYPE_CHECKING:
 # `import dbos` costs 0.5-1 s and ~55 MB: only what runs jobs pays it (`notelens.jobs.types`
 # stays cheap for the Telegram layer and the CLI).
 _LAZY = {
+    "Routed": "._api",
+    "upload_ref": "._api",
     "JobClient": "._engine",
     "JobEngine": "._engine",
     "JobProgress": "._engine",
@@ -70,8 +76,10 @@ __all__ = [
     "JobProgress",
     "MediaRef",
     "MediaSource",
+    "Routed",
     "RunWhole",
     "TelegramMedia",
     "api_job_id",
     "telegram_job_id",
+    "upload_ref",
 ]

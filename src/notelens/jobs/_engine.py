@@ -20,6 +20,8 @@ from dbos import (
 
 from ..config import Settings
 from ..pipeline.service import Pipeline
+from ..store.api_jobs import ApiJobStore
+from ._api import Routed
 from ._config import SCHEMA, dbos_config, jobs_database_url, prepare_sqlite
 from ._media import MediaSource, PageCache
 from ._workers import Workers
@@ -27,6 +29,7 @@ from ._workflows import (
     ALBUM_CLOSED,
     ALBUM_ITEMS,
     ALBUM_TOPIC,
+    API_PREFIX,
     PROGRESS,
     QUEUE,
     Deliver,
@@ -43,6 +46,9 @@ log = logging.getLogger(__name__)
 
 UNFINISHED = ("ENQUEUED", "PENDING")
 QUEUE_POLL_S = 0.25
+# The HTTP API's jobs: a queue of their own, so that a process without the bot (an API-only
+# `serve`) takes only these, and no chat's order holds them up.
+API_QUEUE = "notelens-api"
 
 
 def telegram_job_id(update_id: int) -> str:
@@ -52,7 +58,7 @@ def telegram_job_id(update_id: int) -> str:
 
 def api_job_id(seq: int) -> str:
     """From a sequence of ours (the API), for the same reason."""
-    return f"api-{seq:012d}"
+    return f"{API_PREFIX}{seq:012d}"
 
 
 def successor_id(job_id: str, version: str) -> str:
@@ -104,11 +110,19 @@ class JobEngine:
         run: RunWhole | None = None,
         show: ShowProgress | None = None,
         pipeline: Pipeline | None = None,
+        api: ApiJobStore | None = None,
+        api_only: bool = False,
     ) -> None:
+        """`api`: the store of the HTTP API's jobs (their uploads and outcomes), so that this
+        process runs those jobs too; `api_only`: it runs nothing else (no bot here)."""
         self.settings = settings
         self.url = jobs_database_url(settings)
         self.owns_pipeline = pipeline is None
         self.pipeline = pipeline or Pipeline(settings)
+        self.api_only = api_only
+        if api is not None:
+            routed = Routed(None if api_only else media, None if api_only else deliver, api)
+            media, deliver = routed, routed.deliver
         self.runtime = Runtime(settings, self.pipeline, media, deliver, PageCache(media), run, show)
         self._workers: Workers | None = None
         self._supervisor: asyncio.Task[None] | None = None
@@ -120,10 +134,18 @@ class JobEngine:
         await asyncio.to_thread(prepare_sqlite, self.url)
         set_runtime(self.runtime)
         DBOS(config=dbos_config(s, self.url))
+        if self.api_only:
+            DBOS.listen_queues([API_QUEUE])
         DBOS.launch()  # must run on the loop: DBOS then runs our async workflows on it
         self.queue = await DBOS.register_queue_async(
             QUEUE,
             partition_concurrency=1,
+            worker_concurrency=s.job_concurrency,
+            polling_interval_sec=QUEUE_POLL_S,
+            on_conflict="always_update",
+        )
+        self.api_queue = await DBOS.register_queue_async(
+            API_QUEUE,
             worker_concurrency=s.job_concurrency,
             polling_interval_sec=QUEUE_POLL_S,
             on_conflict="always_update",
@@ -166,6 +188,12 @@ class JobEngine:
         default the chat) run one at a time in the order submitted; a second submit with
         the same id is the first job."""
         return await self._enqueue(job_id, job, partition_key, album=False)
+
+    async def submit_api(self, job_id: str, job: Job) -> str:
+        """Enqueue an HTTP API job (`api_job_id`); its refs are uploads in the store."""
+        with SetWorkflowID(job_id):
+            await self.api_queue.enqueue_async(job_workflow, job_to_json(job), False)
+        return job_id
 
     async def submit_album(
         self, album_key: str, job_id: str, job: Job, *, partition_key: str | None = None
@@ -224,6 +252,12 @@ class JobEngine:
 
     async def cancel(self, job_id: str) -> None:
         await DBOS.cancel_workflow_async(await self.current_id(job_id))
+
+    async def forget(self, job_id: str) -> None:
+        """Cancel the job and delete what DBOS kept of it (its steps hold the text read)."""
+        wid = await self.current_id(job_id)
+        await DBOS.cancel_workflow_async(wid)
+        await DBOS.delete_workflow_async(wid)
 
     async def result(self, job_id: str) -> Any:
         """Wait for a job to end; "ok" or "failed" (the outcome itself went to `deliver`)."""

@@ -33,6 +33,7 @@ ALBUM_TOPIC = "album"
 ALBUM_CLOSED = "album-closed"  # event: the job takes no more photos
 ALBUM_ITEMS = "album-items"  # event: the keys of the photos it took
 PROGRESS = "progress"  # event: {"stage", "done", "total"}
+API_PREFIX = "api-"  # the HTTP API's jobs (`api_job_id`): files and outcomes in the store
 
 
 @dataclass
@@ -43,6 +44,7 @@ class JobOutcome:
     results: list[Any] = field(default_factory=list)
     error: str | None = None
     error_code: str | None = None  # the NoteLensError's code, when it had one
+    errors: list[str | None] = field(default_factory=list)  # per photo (one-photo tasks)
 
     @property
     def ok(self) -> bool:
@@ -196,10 +198,15 @@ async def run_whole(data: dict[str, Any]) -> None:
     await run(job_from_json(data))
 
 
-def runs_whole(job: Job) -> bool:
+def is_api_job(job_id: str) -> bool:
+    return job_id.startswith(API_PREFIX)
+
+
+def runs_whole(job_id: str, job: Job) -> bool:
     """Notes are read page by page here (a restart resumes at the first unread page); other
-    tasks, and notes from PDFs, go to the product's own runner when it has one."""
-    if runtime().run is None:
+    tasks, and notes from PDFs, go to the product's own runner when it has one (the bot's:
+    API jobs never, they are answered through `deliver`)."""
+    if runtime().run is None or is_api_job(job_id):
         return False
     return job.task != "notes" or any(ref.kind == "pdf" for ref in job.media)
 
@@ -337,7 +344,7 @@ async def _run_job(job_id: str, data: dict[str, Any], album: bool) -> str:
         first = [MediaRef(**m) for m in data["media"]]
         data = {**data, "media": [m.to_json() for m in await _collect_album(job_id, first)]}
     job = job_from_json(data)
-    if runs_whole(job):
+    if runs_whole(job_id, job):
         await run_whole(data)
         return "ok"
     language = language_of(job)
@@ -346,10 +353,10 @@ async def _run_job(job_id: str, data: dict[str, Any], album: bool) -> str:
         if job.task == "notes":
             outcome.results = [await _notes(job, data, language)]
         else:
-            answers = await asyncio.gather(
-                *[run_task(data, i, language) for i in range(len(job.media))]
-            )
+            calls = [run_task(data, i, language) for i in range(len(job.media))]
+            answers = await _gather_reporting("task", calls, 0, len(calls))
             outcome.results = [result for result, _ in answers]
+            outcome.errors = [error for _, error in answers]
             errors = [error for _, error in answers if error]
             if errors and len(errors) == len(answers):
                 outcome.error = errors[0]

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 import pypdfium2 as pdfium
@@ -44,6 +45,43 @@ def render_pdf_png(
 ) -> tuple[list[bytes], int]:
     """`render_pdf`, each page PNG-encoded (lossless, fast) before the next is rendered."""
     return _render(data, max_pages, target_long_side, _png)
+
+
+def pdf_page_count(data: bytes) -> int:
+    """How many pages the PDF has (opening it reads only its structure)."""
+    with _open(data) as pdf:
+        total = len(pdf)
+    if total == 0:
+        raise ImageError("This PDF has no pages.", code="pdf_empty")
+    return total
+
+
+def render_pdf_page_png(data: bytes, index: int, *, target_long_side: int = 2000) -> bytes:
+    """Page `index` (from 0) alone, as `render_pdf_png` renders each page: the job engine
+    reads a stored PDF page by page, each page a step of its own."""
+    with _open(data) as pdf:
+        if not 0 <= index < len(pdf):
+            raise ImageError("This PDF has no such page.", code="pdf_invalid")
+        try:
+            return _png(_render_page(pdf, index, target_long_side))
+        except pdfium.PdfiumError as exc:
+            raise ImageError("This PDF could not be rendered.", code="pdf_invalid") from exc
+
+
+@contextmanager
+def _open(data: bytes) -> Iterator[pdfium.PdfDocument]:
+    """The document, under the process-wide pdfium lock, closed afterwards."""
+    if not data:
+        raise ImageError("The file is empty.", code="image_empty")
+    with _PDFIUM_LOCK:
+        try:
+            pdf = pdfium.PdfDocument(data)
+        except pdfium.PdfiumError as exc:
+            raise ImageError("This PDF is damaged or encrypted.", code="pdf_invalid") from exc
+        try:
+            yield pdf
+        finally:
+            pdf.close()
 
 
 def _png(image: Image.Image) -> bytes:

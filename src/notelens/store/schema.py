@@ -101,5 +101,6 @@ receipts = sa.Table(
     sqlite_autoincrement=True,
 )
 
-# The notes archive's tables join this metadata (Alembic compares them with the rest).
+# The archive's and the HTTP API's tables join this metadata (Alembic compares them too).
+from . import api_schema as _api_schema  # noqa: E402, F401
 from . import archive_schema as _archive_schema  # noqa: E402, F401

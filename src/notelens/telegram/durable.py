@@ -21,6 +21,7 @@ from ..jobs.types import Job, MediaRef
 from ..pipeline.errors import ImageError, ModelError
 from ..pipeline.results import NotesResult
 from ..pipeline.service import Pipeline
+from ..store.api_jobs import ApiJobStore
 from .media import download
 from .runner import Progress, answer_error, run_job
 
@@ -80,6 +81,8 @@ def make_engine(app: BotApp, services: Services) -> JobEngine:
         run=run,
         show=show,
         pipeline=pipeline,
+        # The HTTP API's jobs share the queue's workers: any process may run them.
+        api=ApiJobStore(services.store.engine),
     )
 
 

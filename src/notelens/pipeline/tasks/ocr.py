@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import io
 from typing import TYPE_CHECKING
 
 from PIL import Image, ImageStat
@@ -52,6 +54,25 @@ async def prepare_unless_blank(ctx: Context, image: ImageInput) -> PreparedImage
     if await asyncio.to_thread(is_blank, img):
         return None
     return await ctx.prepare(img, "ocr")
+
+
+async def ocr_input_png(ctx: Context, image: ImageInput) -> bytes:
+    """The image `ocr` hands its engine, as PNG: the model's resized copy (as `ocr` prepares
+    it), or the page the offline engine reads. For clients that want to see what was read."""
+    img = await ctx.decode(image, target_pixels=PAGE_MAX_PIXELS)
+    if not ctx.settings.uses_local_ocr:
+        prepared = await ctx.prepare(img, "ocr")
+        sent = base64.b64decode(prepared.data_url.split(",", 1)[1])
+        if prepared.mime == "image/png":
+            return sent
+        img = await asyncio.to_thread(Image.open, io.BytesIO(sent))
+    return await asyncio.to_thread(_png, img)
+
+
+def _png(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
 
 
 async def ocr(ctx: Context, image: ImageInput, *, language: str = "zh") -> TaskResult:
