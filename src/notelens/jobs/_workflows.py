@@ -170,8 +170,9 @@ async def render_notes(
 @DBOS.step(name="notelens.run_task")
 async def run_task(
     data: dict[str, Any], source: int, language: str | None
-) -> tuple[Any, str | None]:
-    """A one-photo task (ocr, classify, captcha, ask, receipt)."""
+) -> tuple[Any, tuple[str, str | None] | None]:
+    """A one-photo task (ocr, classify, captcha, ask, receipt): its result, or why it failed
+    (the error and its code)."""
     rt = runtime()
     job = job_from_json(data)
     p = rt.pipeline
@@ -187,7 +188,7 @@ async def run_task(
             return await p.receipt(image, language=language), None
         return await p.ocr(image, language=language), None
     except (NoteLensError, OSError) as exc:
-        return None, _failure(exc)[0]
+        return None, _failure(exc)
 
 
 @DBOS.step(name="notelens.run_whole")
@@ -356,10 +357,10 @@ async def _run_job(job_id: str, data: dict[str, Any], album: bool) -> str:
             calls = [run_task(data, i, language) for i in range(len(job.media))]
             answers = await _gather_reporting("task", calls, 0, len(calls))
             outcome.results = [result for result, _ in answers]
-            outcome.errors = [error for _, error in answers]
-            errors = [error for _, error in answers if error]
-            if errors and len(errors) == len(answers):
-                outcome.error = errors[0]
+            outcome.errors = [failure[0] if failure else None for _, failure in answers]
+            failures = [failure for _, failure in answers if failure]
+            if failures and len(failures) == len(answers):
+                outcome.error, outcome.error_code = failures[0]
     except NoteLensError as exc:
         outcome.error, outcome.error_code = str(exc), exc.code
     except Exception:  # a bug: the user still hears that the job failed

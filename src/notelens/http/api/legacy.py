@@ -9,7 +9,6 @@ Both run as jobs like any other (stored, durable, listed under the key), and wai
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import logging
@@ -74,21 +73,19 @@ async def legacy_ocr(
     upload = await check_upload(decode_base64(body.image), "image", api.settings)
     if upload.kind != "image":
         raise ApiError(415, "not_image", N_("api_not_image"), name="image")
-    # What the engine is given, computed as the job's step computes it (CPU: in a thread).
-    seen = asyncio.ensure_future(ocr_input_png(api.engine.pipeline.ctx, upload.data))
+    job = await run_one(api, who, "ocr", Inputs([upload]), lang)
+    if job.error is not None or job.result is None:
+        error = job.error or schemas.ErrorInfo(code="failed", message="failed")
+        status = failure_status(error.code)
+        return error_response(status, error.code, error.message, legacy=True)
+    # What the engine that read it was given (the offline one when the model failed),
+    # made as the job's step made it.
+    offline = job.result.items[0].engine == "local"
     try:
-        job = await run_one(api, who, "ocr", Inputs([upload]), lang)
-        if job.error is not None or job.result is None:
-            error = job.error or schemas.ErrorInfo(code="failed", message="failed")
-            status = failure_status(error.code)
-            return error_response(status, error.code, error.message, legacy=True)
-        try:
-            png = await seen
-        except NoteLensError as exc:  # read by the job, yet not decodable here: say so
-            log.warning("the preprocessed image could not be made (%s)", exc.code)
-            png = b""
-    finally:
-        seen.cancel()
+        png = await ocr_input_png(api.engine.pipeline.ctx, upload.data, offline=offline)
+    except NoteLensError as exc:  # read by the job, yet not decodable here: say so
+        log.warning("the preprocessed image could not be made (%s)", exc.code)
+        png = b""
     return schemas.OcrReply(
         success=True,
         ocr_result=job.result.text,

@@ -56,11 +56,12 @@ async def prepare_unless_blank(ctx: Context, image: ImageInput) -> PreparedImage
     return await ctx.prepare(img, "ocr")
 
 
-async def ocr_input_png(ctx: Context, image: ImageInput) -> bytes:
+async def ocr_input_png(ctx: Context, image: ImageInput, *, offline: bool = False) -> bytes:
     """The image `ocr` hands its engine, as PNG: the model's resized copy (as `ocr` prepares
-    it), or the page the offline engine reads. For clients that want to see what was read."""
+    it), or the page the offline engine reads (`offline`: it read this one, the model having
+    failed). For clients that want to see what was read."""
     img = await ctx.decode(image, target_pixels=PAGE_MAX_PIXELS)
-    if not ctx.settings.uses_local_ocr:
+    if not (offline or ctx.settings.uses_local_ocr):
         prepared = await ctx.prepare(img, "ocr")
         sent = base64.b64decode(prepared.data_url.split(",", 1)[1])
         if prepared.mime == "image/png":
