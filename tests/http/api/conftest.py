@@ -12,6 +12,8 @@ import asyncio
 import io
 import os
 import socket
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -31,6 +33,7 @@ from tests.conftest import SETTING_PREFIXES, model_env
 from testsupport.fakes.openai_server import FakeOpenAI, default_responder
 from testsupport.imagegen.text import EN_SENTENCES, render_lines
 
+ROOT = Path(__file__).resolve().parents[3]
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 KEY = "key-one-0123456789"
 OTHER_KEY = "key-two-9876543210"
@@ -79,17 +82,63 @@ class Api:
         return job_id
 
     async def wait_done(self, client: httpx.AsyncClient, job_id: str) -> dict[str, Any]:
-        """Follow the job's events to its end; then the job as `GET` shows it."""
-        async with client.stream("GET", f"/api/v1/jobs/{job_id}/events") as events:
-            assert events.status_code == 200
-            async for line in events.aiter_lines():
-                if line == "event: done":
-                    break
-        answer = await client.get(f"/api/v1/jobs/{job_id}")
-        assert answer.status_code == 200
-        job: dict[str, Any] = answer.json()
-        assert job["status"] in ("done", "failed")
-        return job
+        return await follow(client, job_id)
+
+
+async def follow(client: httpx.AsyncClient, job_id: str) -> dict[str, Any]:
+    """Follow the job's events to its end; then the job as `GET` shows it."""
+    async with client.stream("GET", f"/api/v1/jobs/{job_id}/events") as events:
+        assert events.status_code == 200
+        async for line in events.aiter_lines():
+            if line == "event: done":
+                break
+    answer = await client.get(f"/api/v1/jobs/{job_id}")
+    assert answer.status_code == 200
+    job: dict[str, Any] = answer.json()
+    assert job["status"] in ("done", "failed")
+    return job
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Serve:
+    """`python -m notelens serve` in a subprocess, its log in a file."""
+
+    def __init__(self, tmp: Path, env: dict[str, str], name: str = "serve") -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        base = {k: v for k, v in os.environ.items() if not k.startswith(SETTING_PREFIXES)}
+        self.log_path = tmp / f"{name}.log"
+        self.log = self.log_path.open("w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "notelens", "serve", "--port", str(self.port)],
+            env={**base, "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}", **env},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            cwd=tmp,
+        )
+
+    async def ready(self) -> None:
+        async with httpx.AsyncClient(base_url=self.url) as client, asyncio.timeout(60):
+            while True:
+                assert self.proc.poll() is None, self.log_path.read_text()
+                try:
+                    if (await client.get("/readyz")).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(30)
+        finally:
+            self.log.close()
 
 
 def clean_settings(env: dict[str, str]) -> Settings:
@@ -103,9 +152,16 @@ def clean_settings(env: dict[str, str]) -> Settings:
         return Settings(_env_file=None)
 
 
-async def start_server(settings: Settings) -> tuple[Api, asyncio.Task[None]]:
+def loopback_socket() -> socket.socket:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+async def start_server(
+    settings: Settings, sock: socket.socket | None = None
+) -> tuple[Api, asyncio.Task[None]]:
+    sock = sock or loopback_socket()
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     app = create_app(settings)
     server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning"))

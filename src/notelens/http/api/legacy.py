@@ -22,7 +22,7 @@ from ...pipeline.errors import NoteLensError
 from ...pipeline.tasks.ocr import ocr_input_png
 from . import schemas
 from .errors import LEGACY_OCR_PATH, ApiError, error_response, lang_of
-from .routes import Owner, Service, errors
+from .routes import KEYED, Owner, Service, errors
 from .service import FINISHED, ApiService
 from .uploads import Inputs, check_upload
 
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 LEGACY_WAIT_S = 300.0  # the old services answered when done, however long it took
 
-router = APIRouter(tags=["drop-in"])
+router = APIRouter(tags=["drop-in"], dependencies=KEYED)
 
 
 def decode_base64(text: str) -> bytes:
@@ -62,7 +62,7 @@ async def run_one(
     LEGACY_OCR_PATH,
     response_model=schemas.OcrReply,
     responses={
-        code: {"model": schemas.OcrReply} for code in (401, 413, 415, 422, 429, 500, 502, 504)
+        code: {"model": schemas.OcrReply} for code in (400, 401, 413, 415, 422, 429, 500, 502, 504)
     },
     summary="OCR one image (drop-in for the earlier Flask service)",
 )
@@ -96,7 +96,7 @@ async def legacy_ocr(
 @router.post(
     "/api/v1/analyze",
     response_model=schemas.AnalyzeReply,
-    responses=errors(401, 413, 415, 422, 429, 500, 502, 504),
+    responses=errors(400, 401, 413, 415, 422, 429, 500, 502, 504),
     summary="Ask a question about one image (drop-in for the earlier service)",
 )
 async def analyze(

@@ -7,8 +7,9 @@ from collections.abc import AsyncIterable
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, File, Form, Path, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Request, Response, Security, UploadFile
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPBearer
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pathvalidate import sanitize_filename
 
@@ -52,10 +53,25 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: {"model": schemas.ErrorReply} for status in statuses}
 
 
+def json_errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """As `errors`, for a route whose own answers are not JSON (its errors still are)."""
+    body = schemas.ErrorReply.model_json_schema(ref_template="#/components/schemas/{model}")
+    body.pop("$defs", None)
+    content = {"application/json": {"schema": body}}
+    return {status: {"description": "an error", "content": content} for status in statuses}
+
+
+# Documents the key for /docs and the schema; `ApiGate` checks it (before the body is read).
+bearer = HTTPBearer(
+    auto_error=False, description="one of API_KEYS (none when the server has no keys)"
+)
+KEYED = [Security(bearer)]
+
 router = APIRouter(
     prefix=PREFIX,
     tags=["jobs"],
-    responses=errors(401, 422, 429, 500),
+    responses=errors(400, 401, 422, 429, 500),
+    dependencies=KEYED,
 )
 
 
@@ -109,7 +125,7 @@ async def _owned_for_events(
 @router.get(
     "/jobs/{job_id}/events",
     response_class=EventSourceResponse,
-    responses=errors(404),
+    responses=json_errors(400, 401, 404, 422, 429, 500),
     summary="A job's progress as server-sent events",
 )
 async def job_events(
@@ -127,7 +143,7 @@ async def job_events(
     response_class=Response,
     responses={
         200: {"content": {"text/markdown": {"schema": {"type": "string"}}}},
-        **errors(404, 409),
+        **json_errors(400, 401, 404, 409, 422, 429, 500),
     },
     summary="A notes job's Markdown document",
 )
