@@ -160,7 +160,10 @@ async def job_document(
         assert job.error is not None
         return JSONResponse({"error": job.error.model_dump()}, status_code=409)
     name = sanitize_filename(job.result.title or "")[:80].strip() or "notes"
-    disposition = f"attachment; filename=\"notes.md\"; filename*=UTF-8''{quote(name + '.md')}"
+    plain_name = name if name.isascii() and '"' not in name else "notes"  # for old clients
+    disposition = (
+        f"attachment; filename=\"{plain_name}.md\"; filename*=UTF-8''{quote(name + '.md')}"
+    )
     return Response(
         job.result.markdown,
         media_type="text/markdown; charset=utf-8",
