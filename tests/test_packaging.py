@@ -120,4 +120,4 @@ def test_notes_from_a_plain_install_in_another_folder(
     env["DATABASE_PATH"] = str(work / "data" / "notelens.db")
     upgraded = notelens("db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
-    assert "schema at revision 0003" in upgraded.stderr
+    assert "schema at revision 0005" in upgraded.stderr
