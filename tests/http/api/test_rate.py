@@ -3,6 +3,7 @@ sharing it counts the same submissions)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from notelens.http.api.gate import owner_of
@@ -18,6 +19,8 @@ async def test_the_rate_limit_is_per_key_with_retry_after(
     serve_api: Any, fake_model: FakeOpenAI
 ) -> None:
     api = await serve_api(API_RATE_PER_MIN="2")
+    now = time.time()
+    api.app.state.api.clock = lambda: now  # all in one minute, wherever it falls
     async with api.client() as mine, api.client(OTHER_KEY) as theirs:
         for _ in range(2):
             await api.submit(mine, "ocr")
@@ -31,7 +34,9 @@ async def test_the_rate_limit_is_per_key_with_retry_after(
     # The count is in the database: another process sharing it sees the key over its limit.
     store = await Store.from_settings(api.settings).open()
     try:
-        assert await ApiJobStore(store.engine).hit(owner_of(KEY), 2) is not None
-        assert await ApiJobStore(store.engine).hit(owner_of("key-three"), 2) is None
+        assert await ApiJobStore(store.engine).hit(owner_of(KEY), 2, now) is not None
+        assert await ApiJobStore(store.engine).hit(owner_of("key-three"), 2, now) is None
+        # ...and a new minute starts a new count.
+        assert await ApiJobStore(store.engine).hit(owner_of(KEY), 2, now + 60) is None
     finally:
         await store.close()

@@ -45,6 +45,7 @@ class ApiService:
         self._jobs: ApiJobStore | None = None
         self._engine: JobEngine | None = None
         self._store: Store | None = None
+        self.clock = time.time  # the rate limit's minutes (tests hold it still)
 
     @property
     def jobs(self) -> ApiJobStore:
@@ -100,7 +101,7 @@ class ApiService:
             await conn.exec_driver_sql("SELECT 1")
 
     async def rate(self, owner: str) -> float | None:
-        return await self.jobs.hit(owner, self.settings.api_rate_per_min)
+        return await self.jobs.hit(owner, self.settings.api_rate_per_min, self.clock())
 
     # -------------------------------------------------------------- submit
 
