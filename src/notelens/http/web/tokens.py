@@ -21,6 +21,7 @@ from ...config import Settings
 LINK_MAX_AGE_S = 600
 SESSION_MAX_AGE_S = 7 * 24 * 3600
 LINK_PATH = "/web"
+LINK_SALT, SESSION_SALT = "notelens-web-link", "notelens-web-session"
 _PROCESS_SECRET = secrets.token_bytes(32)
 
 
@@ -62,8 +63,8 @@ def key_fingerprint(key: str) -> str:
 
 class Signer:
     def __init__(self, secret: bytes) -> None:
-        self._links = URLSafeTimedSerializer(secret, salt="notelens-web-link")
-        self._sessions = URLSafeTimedSerializer(secret, salt="notelens-web-session")
+        self._links = URLSafeTimedSerializer(secret, salt=LINK_SALT)
+        self._sessions = URLSafeTimedSerializer(secret, salt=SESSION_SALT)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Signer:
