@@ -1,0 +1,170 @@
+"""The page in a real browser: Debian's chromium, headless, driven by Playwright, against
+`notelens serve`'s app on loopback with the fake model server. One browser and one server
+for the module; each test has its own browser context (cookies, viewport).
+
+Set NOTELENS_SCREENSHOT_DIR to keep the screenshot of a notes result (docs/web-page.png is
+made so).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from PIL import Image
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from notelens.config import Settings
+from testsupport.fakes.openai_server import FakeOpenAI, text
+from testsupport.imagegen.pages import photo
+
+from .conftest import SECRET, start_server
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+LECTURE = "# Linear algebra\n\nEigenvalues of a **matrix** $A$: solve det(A − λI) = 0.\n\n- rank\n- 线性代数"
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest.fixture(scope="module")
+def page_photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A phone photo of two sheets on a desk (testsupport's page generator)."""
+    sample = photo(3, n_pages=2, long_side=1600)
+    path = tmp_path_factory.mktemp("photos") / "desk.jpg"
+    sample.image.save(path, format="JPEG", quality=88)
+    return path
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def served(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[str, FakeOpenAI]]:
+    data = tmp_path_factory.mktemp("data")
+    with FakeOpenAI(latency=0.3) as model:
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            vlm_base_url=model.url,
+            vlm_api_key="sk-test-secret",  # type: ignore[arg-type]
+            vlm_timeout_s=5,
+            ocr_engine="vlm",
+            database_path=data / "notelens.db",
+            web_secret=SECRET,  # type: ignore[arg-type]
+        )
+        server, task, url = await start_server(settings)
+        try:
+            yield url, model
+        finally:
+            server.should_exit = True
+            await asyncio.wait_for(task, 30)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as p:
+        chromium = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+async def new_page(browser: Browser, url: str, **kw: Any) -> Page:
+    context = await browser.new_context(base_url=url, **kw)
+    context.set_default_timeout(20_000)
+    return await context.new_page()
+
+
+async def test_notes_from_a_photo_with_progress_outlines_and_text(
+    browser: Browser, served: tuple[str, FakeOpenAI], page_photo: Path
+) -> None:
+    url, model = served
+    model.clear()
+    model.reply(text("Eigenvalues page one"), text("Rank page two"), text(LECTURE))
+    page = await new_page(browser, url, locale="en-US", viewport={"width": 1100, "height": 900})
+    await page.goto("/")
+    await expect(page.locator("h2").first).to_have_text("New job")
+    await page.set_input_files("#files", str(page_photo))
+    await expect(page.locator("#chosen li")).to_have_count(1)
+    await page.click("#submit")
+    await expect(page.locator("#progress")).to_be_visible()
+    await expect(page.locator("#status")).not_to_be_empty()
+    result = page.locator(".result")
+    await expect(result).to_be_visible(timeout=60_000)
+    await expect(page.locator(".markdown h1")).to_have_text("Linear algebra")
+    await expect(page.locator(".markdown strong")).to_have_text("matrix")
+    await expect(page.locator(".crops img")).to_have_count(2)
+    outlined = page.locator("img.outlined")
+    await expect(outlined).to_be_visible()
+    loaded = await outlined.evaluate("img => img.complete && img.naturalWidth")
+    assert loaded > 0
+    # The overlay is the photo with its outlines in the outline colour drawn on it.
+    overlay = await page.request.get(await outlined.get_attribute("src") or "")
+    drawn = Image.open(io.BytesIO(await overlay.body())).convert("RGB")
+    orange = sum(1 for r, g, b in drawn.getdata() if r > 230 and 60 < g < 120 and b < 70)
+    assert orange > 500
+    download = page.locator("a[href$='/document']")
+    await expect(download).to_be_visible()
+    assert "job=" in page.url  # a reload shows the same result
+    shot = await page.screenshot(full_page=True, type="png")
+    keep = os.environ.get("NOTELENS_SCREENSHOT_DIR")
+    if keep:
+        await page.set_viewport_size({"width": 1000, "height": 900})
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(Path(keep) / "web-page.png"), full_page=True)
+    assert Image.open(io.BytesIO(shot)).size[0] == 1100
+    await page.context.close()
+
+
+async def test_switching_language_keeps_the_job(
+    browser: Browser, served: tuple[str, FakeOpenAI], page_photo: Path
+) -> None:
+    url, model = served
+    model.clear()
+    page = await new_page(browser, url, locale="zh-CN")
+    await page.goto("/")
+    await expect(page.locator("#submit")).to_have_text("开始识别")
+    await page.click("text=English")
+    await expect(page.locator("#submit")).to_have_text("Read")
+    await page.click("label.chip:has-text('Classify')")
+    await expect(page.locator("input[name=categories]")).to_be_visible()
+    await page.set_input_files("#files", [str(page_photo), str(page_photo)])
+    await page.click("#submit")
+    await expect(page.locator("table.data tbody tr")).to_have_count(2, timeout=60_000)
+    await expect(page.locator("a[href$='sorted.zip']")).to_be_visible()
+    await page.click("text=中文")
+    await expect(page.locator("table.data th").first).to_have_text("照片", timeout=30_000)
+    await page.context.close()
+
+
+async def test_a_phone_screen_has_no_horizontal_scroll(
+    browser: Browser, served: tuple[str, FakeOpenAI]
+) -> None:
+    url, _ = served
+    page = await new_page(
+        browser,
+        url,
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=3,
+        is_mobile=True,
+        has_touch=True,
+        locale="zh-CN",
+    )
+    await page.goto("/")
+    await expect(page.locator("label.camera input")).to_have_attribute("capture", "environment")
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390
+    await page.click("label.chip:has-text('提问')")
+    await expect(page.locator("input[name=question]")).to_be_visible()
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390
+    await page.context.close()
+
+
+def test_the_browser_is_debians() -> None:
+    assert shutil.which("chromium") == CHROMIUM
