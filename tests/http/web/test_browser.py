@@ -29,7 +29,10 @@ from .conftest import SECRET, start_server
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-LECTURE = "# Linear algebra\n\nEigenvalues of a **matrix** $A$: solve det(A − λI) = 0.\n\n- rank\n- 线性代数"
+LECTURE = (
+    "# Linear algebra\n\nEigenvalues of a **matrix** $A$: solve det(A − λI) = 0.\n\n"
+    "- rank\n- 线性代数"
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -115,7 +118,6 @@ async def test_notes_from_a_photo_with_progress_outlines_and_text(
     keep = os.environ.get("NOTELENS_SCREENSHOT_DIR")
     if keep:
         await page.set_viewport_size({"width": 1000, "height": 900})
-        Path(keep).mkdir(parents=True, exist_ok=True)
         await page.screenshot(path=str(Path(keep) / "web-page.png"), full_page=True)
     assert Image.open(io.BytesIO(shot)).size[0] == 1100
     await page.context.close()

@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
-from notelens.archive import NewNote, Source
-from notelens.archive import Archive
+from notelens.archive import Archive, NewNote, Source
 from notelens.config import Settings
 from notelens.http.web.tokens import LINK_SALT, Signer, web_link, web_secret
 from tests.telegram.conftest import RunningBot, bot_settings, start_bot, tg
@@ -106,7 +105,9 @@ async def test_a_tampered_or_foreign_link_gets_a_clear_page(web: Any, token: str
     elif token == "OTHER":
         token = Signer(b"someone else's secret").link_token(ALICE)
     async with server.client() as browser:
-        answer = await browser.get("/web", params={"token": token}, headers={"Accept-Language": "en"})
+        answer = await browser.get(
+            "/web", params={"token": token}, headers={"Accept-Language": "en"}
+        )
         assert answer.status_code == 400
         assert "This link is not valid" in answer.text
         assert "set-cookie" not in answer.headers

@@ -26,8 +26,9 @@ class JobFile:
 
 async def files_of(engine: AsyncEngine, job_seq: int) -> list[JobFile]:
     query = (
-        sa.select(api_uploads.c.upload_id, api_uploads.c.position, api_uploads.c.kind,
-                  api_uploads.c.name)
+        sa.select(
+            api_uploads.c.upload_id, api_uploads.c.position, api_uploads.c.kind, api_uploads.c.name
+        )
         .where(api_uploads.c.job_seq == job_seq)
         .order_by(api_uploads.c.position)
     )

@@ -183,7 +183,7 @@ def job_router(web: Web) -> APIRouter:
             stream_zip(chosen),
             media_type="application/zip",
             headers={
-                "Content-Disposition": f"attachment; filename=\"{name}\"; "
+                "Content-Disposition": f'attachment; filename="{name}"; '
                 f"filename*=UTF-8''{quote(name)}",
                 "Cache-Control": "no-store",
             },

@@ -34,4 +34,4 @@ def _parser() -> MarkdownIt:
 
 def render_markdown(text: str) -> str:
     """HTML of `text` (safe to put in a page as it is)."""
-    return _parser().render(text)
+    return str(_parser().render(text))

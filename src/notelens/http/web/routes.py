@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -23,7 +23,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from ...archive import Archive
-from ...config import Settings
+from ...config import Settings, split_names
 from ...i18n import plain, t
 from ...store import Store
 from .identity import (
@@ -83,9 +83,7 @@ class Web:
     def session(self, request: Request) -> Session | None:
         return current_session(request, self.settings, self.signer)
 
-    def render(
-        self, request: Request, name: str, status: int = 200, **values: Any
-    ) -> HTMLResponse:
+    def render(self, request: Request, name: str, status: int = 200, **values: Any) -> HTMLResponse:
         lang = self.lang(request)
         context = {
             "lang": lang,
@@ -168,11 +166,13 @@ def _router(web: Web) -> APIRouter:
         try:
             user_id = web.signer.read_link(token)
         except LinkExpired:
-            return web.render(request, "message.html", 410, title="web_link_expired",
-                              body="web_link_expired_help")
+            return web.render(
+                request, "message.html", 410, title="web_link_expired", body="web_link_expired_help"
+            )
         except LinkInvalid:
-            return web.render(request, "message.html", 400, title="web_link_invalid",
-                              body="web_link_invalid_help")
+            return web.render(
+                request, "message.html", 400, title="web_link_invalid", body="web_link_invalid_help"
+            )
         response = RedirectResponse("/", status_code=303)
         set_session(response, web.signer, telegram_session(user_id), secure=web.secure(request))
         response.headers["Referrer-Policy"] = "no-referrer"
@@ -201,13 +201,14 @@ def _router(web: Web) -> APIRouter:
         """The person's categories: the same row the bot's /categories and /classify use."""
         session = web.session(request)
         if session is None or session.user_id is None or not _same_origin(request):
-            return web.render(request, "message.html", 403, title="web_not_found",
-                              body="web_not_found_help")
+            return web.render(
+                request, "message.html", 403, title="web_not_found", body="web_not_found_help"
+            )
         store = web.store()
         if action == "reset":
             await store.set_categories(session.user_id, None)
             return RedirectResponse("/?saved=1#categories", status_code=303)
-        names = list(dict.fromkeys(split_names(categories)))
+        names = list(dict.fromkeys(typed_names(categories)))
         lang = web.lang(request)
         error = None
         if not names:
@@ -236,8 +237,9 @@ def _router(web: Web) -> APIRouter:
         session = web.session(request)
         found = await web.archive().get(session.owner, number) if session else None
         if found is None:
-            return web.render(request, "message.html", 404, title="web_not_found",
-                              body="web_not_found_help")
+            return web.render(
+                request, "message.html", 404, title="web_not_found", body="web_not_found_help"
+            )
         return web.render(
             request, "note.html", note=found, body=Markup(render_markdown(found.markdown))
         )
@@ -247,23 +249,20 @@ def _router(web: Web) -> APIRouter:
         session = web.session(request)
         found = await web.archive().get(session.owner, number) if session else None
         if found is None:
-            return web.render(request, "message.html", 404, title="web_not_found",
-                              body="web_not_found_help")
+            return web.render(
+                request, "message.html", 404, title="web_not_found", body="web_not_found_help"
+            )
         return markdown_file(found.markdown, found.file_name)
 
     return router
 
 
-def split_names(text: str) -> list[str]:
+def typed_names(text: str) -> list[str]:
     """Categories as typed: commas (Chinese ones too) or one per line."""
-    from ...config import split_names as split
-
-    return split(text.replace("\n", ","))
+    return split_names(text.replace("\n", ","))
 
 
 def markdown_file(text: str, name: str) -> Response:
-    from urllib.parse import quote
-
     ascii_name = name.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
     disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
     return Response(

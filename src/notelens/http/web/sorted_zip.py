@@ -36,6 +36,9 @@ class _Sink:
     def flush(self) -> None:
         pass
 
+    def close(self) -> None:
+        pass
+
     def take(self) -> bytes:
         data, self._parts = b"".join(self._parts), []
         return data
@@ -66,7 +69,7 @@ def zip_names(items: Sequence[Sorted]) -> list[str]:
 
 async def stream_zip(items: Sequence[Sorted]) -> AsyncIterator[bytes]:
     sink = _Sink()
-    archive = zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED)  # type: ignore[arg-type]
+    archive = zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED)
     for item, name in zip(items, zip_names(items), strict=True):
         data = await item.load()
         await asyncio.to_thread(archive.writestr, name, data)
