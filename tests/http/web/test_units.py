@@ -29,6 +29,19 @@ def test_markdown_is_rendered_and_html_in_it_is_text() -> None:
     assert "<table>" in html and "<td>2</td>" in html
 
 
+def test_only_the_raw_ocr_fold_of_our_notes_passes_as_html() -> None:
+    html = render_markdown(
+        "text\n\n<details><summary>Raw OCR text</summary>\n\n```\nraw <b>x</b>\n```\n\n"
+        "</details>\n\n<details open onclick=x><summary>a</summary>\n\nhi <details> "
+        "<summary onmouseover=y>s</summary>\n"
+    )
+    assert "<details><summary>Raw OCR text</summary>" in html and "</details>" in html
+    assert "raw &lt;b&gt;x&lt;/b&gt;" in html
+    assert "&lt;details open onclick=x&gt;" in html
+    assert "hi &lt;details&gt; &lt;summary onmouseover=y&gt;" in html
+    assert html.count("<details>") == 1
+
+
 @pytest.mark.parametrize(
     ("header", "lang"),
     [

@@ -1,9 +1,11 @@
 """Who is looking at the page: the session cookie read back and checked against today's
 settings (a person no longer allowed, or a key no longer listed, is signed out).
 
-With API_KEYS unset the server listens on loopback only and the page works directly, as
-the one local user. The cookie is HttpOnly and SameSite=Strict: another site's page
-cannot send it, so its forms and scripts cannot act as the signed-in person.
+Owners are the API's: `api:<hash of the key>` for a typed key, `api:local` with API_KEYS
+unset (the server then listens on loopback only and the page works directly), and
+`tg-user:<id>` for a /web link (the archive's name for a person's notes). The cookie is
+HttpOnly and SameSite=Strict: another site's page cannot send it, so its forms and scripts
+cannot act as the signed-in person.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from fastapi import Request, Response
 
 from ...archive import telegram_owner
 from ...config import Settings
-from .tokens import SESSION_MAX_AGE_S, Session, Signer, key_fingerprint
+from ..api.gate import LOCAL_OWNER, owner_of
+from .tokens import SESSION_MAX_AGE_S, Session, Signer
 
 SESSION_COOKIE = "notelens_session"
-LOCAL = Session("local")
+LOCAL = Session(LOCAL_OWNER)
 
 
 def allowed_user(settings: Settings, user_id: int) -> bool:
@@ -27,12 +30,7 @@ def allowed_user(settings: Settings, user_id: int) -> bool:
 
 
 def api_keys(settings: Settings) -> list[str]:
-    value = getattr(settings, "api_key_values", None)  # the API's setting (API_KEYS)
-    return list(value) if value else []
-
-
-def key_owner(key: str) -> str:
-    return f"key:{key_fingerprint(key)}"
+    return settings.api_key_values
 
 
 def telegram_session(user_id: int) -> Session:
@@ -47,26 +45,27 @@ def key_session(settings: Settings, typed: str) -> Session | None:
     for key in api_keys(settings):
         if hmac.compare_digest(typed_bytes, key.encode()):
             match = key
-    if match is None:
-        return None
-    return Session(key_owner(match), key=key_fingerprint(match))
+    return Session(owner_of(match)) if match is not None else None
 
 
 def current_session(request: Request, settings: Settings, signer: Signer) -> Session | None:
     """The signed-in session, the local user when no keys are configured, else None."""
-    value = request.cookies.get(SESSION_COOKIE)
+    return session_from_cookie(request.cookies.get(SESSION_COOKIE), settings, signer) or (
+        None if api_keys(settings) else LOCAL
+    )
+
+
+def session_from_cookie(value: str | None, settings: Settings, signer: Signer) -> Session | None:
     session = signer.read_session(value) if value else None
-    if session is not None and still_valid(settings, session):
-        return session
-    return None if api_keys(settings) else LOCAL
+    return session if session is not None and still_valid(settings, session) else None
 
 
 def still_valid(settings: Settings, session: Session) -> bool:
     if session.user_id is not None:
         return allowed_user(settings, session.user_id)
-    if session.key is not None:
-        return any(key_fingerprint(k) == session.key for k in api_keys(settings))
-    return not api_keys(settings)  # a local session means nothing once keys are set
+    if session.owner == LOCAL_OWNER:
+        return not api_keys(settings)  # a local session means nothing once keys are set
+    return any(owner_of(k) == session.owner for k in api_keys(settings))
 
 
 def set_session(response: Response, signer: Signer, session: Session, *, secure: bool) -> None:

@@ -9,6 +9,7 @@ another person's job is not found, whatever its id.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -16,7 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from markupsafe import Markup
 
-from ...i18n import as_lang, plain
+from ...i18n import N_, as_lang, plain
 from ...pipeline.errors import NoteLensError
 from .job_files import JobFile, file_bytes, files_of
 from .markdown import render_markdown
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from ..api.service import ApiService
     from .routes import Web
 
+STATUS_KEYS = (N_("web_status_pending"), N_("web_status_done"), N_("web_status_failed"))
 MAX_OUTLINED = 12  # photos of one notes job drawn with their outlines
 IMAGE_HEADERS = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
 
@@ -51,6 +53,23 @@ class Photo:
 def api_of(request: Request) -> ApiService:
     api: ApiService = request.app.state.api
     return api
+
+
+async def recent_jobs(request: Request, owner: str, lang: str, n: int = 10) -> list[dict[str, str]]:
+    """The owner's latest API jobs (those sent from the page too), newest first."""
+    rows = await api_of(request).jobs.recent(owner, n)
+    shown = []
+    for row in rows:
+        if row.outcome is None:
+            status = plain(lang, "web_status_pending")
+        elif row.outcome.get("error"):
+            status = plain(lang, "web_status_failed")
+        else:
+            status = plain(lang, "web_status_done")
+        when = datetime.fromtimestamp(row.created_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        label = plain(lang, TASK_LABELS.get(row.task, "web_task_ocr"))
+        shown.append({"id": row.public_id, "label": label, "when": when, "status": status})
+    return shown
 
 
 def job_router(web: Web) -> APIRouter:

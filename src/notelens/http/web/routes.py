@@ -26,6 +26,7 @@ from ...archive import Archive
 from ...config import Settings, split_names
 from ...i18n import plain, t
 from ...store import Store
+from .api_session import let_the_page_in
 from .identity import (
     api_keys,
     clear_session,
@@ -34,6 +35,7 @@ from .identity import (
     set_session,
     telegram_session,
 )
+from .job_routes import job_router, recent_jobs
 from .markdown import render_markdown
 from .page_view import PageViews
 from .texts import LANG_COOKIE, TASK_LABELS, page_lang, script_texts
@@ -128,8 +130,10 @@ def _same_origin(request: Request) -> bool:
 def mount_web(app: FastAPI, settings: Settings, store: Callable[[], Store]) -> Web:
     """Add the page's routes and static files to `app`."""
     web = Web(settings, store, Signer.from_settings(settings), PageViews(settings.max_image_pixels))
+    let_the_page_in(app, settings, web.signer)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(_router(web))
+    app.include_router(job_router(web))
     return web
 
 
@@ -152,6 +156,7 @@ def _router(web: Web) -> APIRouter:
             request,
             "page.html",
             session=session,
+            jobs=await recent_jobs(request, session.owner, lang),
             tasks=[(name, plain(lang, key)) for name, key in TASK_LABELS.items()],
             categories=categories,
             notes=notes,
@@ -224,6 +229,7 @@ def _router(web: Web) -> APIRouter:
             "page.html",
             400,
             session=session,
+            jobs=await recent_jobs(request, session.owner, lang),
             tasks=[(name, plain(lang, key)) for name, key in TASK_LABELS.items()],
             categories=names,
             notes=notes,

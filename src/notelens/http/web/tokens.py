@@ -36,11 +36,10 @@ class LinkInvalid(Exception):
 @dataclass(frozen=True)
 class Session:
     """Who the page acts for: a Telegram user (from a /web link), the holder of an API key
-    (the key's fingerprint, never the key), or the one local user when API_KEYS is unset."""
+    (a hash of the key, never the key), or the one local user when API_KEYS is unset."""
 
-    owner: str  # "tg-user:123", "key:<fingerprint>", "local"
+    owner: str  # "tg-user:123", "api:<hash of the key>", "api:local"
     user_id: int | None = None  # the Telegram user
-    key: str | None = None  # the API key's fingerprint
 
     @property
     def telegram(self) -> bool:
@@ -54,11 +53,6 @@ def web_secret(settings: Settings) -> bytes:
         token = settings.telegram_bot_token.get_secret_value().strip().encode()
         return hmac.new(token, b"notelens web page", hashlib.sha256).digest()
     return _PROCESS_SECRET
-
-
-def key_fingerprint(key: str) -> str:
-    """Names an API key in a cookie without giving it away."""
-    return hashlib.sha256(b"notelens api key\0" + key.encode()).hexdigest()[:24]
 
 
 class Signer:
@@ -87,7 +81,7 @@ class Signer:
         return user_id
 
     def session_value(self, session: Session) -> str:
-        return self._sessions.dumps({"o": session.owner, "u": session.user_id, "k": session.key})
+        return self._sessions.dumps({"o": session.owner, "u": session.user_id})
 
     def read_session(self, value: str) -> Session | None:
         try:
@@ -96,12 +90,8 @@ class Signer:
             return None
         if not isinstance(data, dict) or not isinstance(data.get("o"), str):
             return None
-        user_id, key = data.get("u"), data.get("k")
-        return Session(
-            data["o"],
-            user_id if isinstance(user_id, int) else None,
-            key if isinstance(key, str) else None,
-        )
+        user_id = data.get("u")
+        return Session(data["o"], user_id if isinstance(user_id, int) else None)
 
 
 def web_link(settings: Settings, user_id: int) -> str | None:

@@ -18,7 +18,7 @@
   const bar = document.getElementById("bar");
   const statusLine = document.getElementById("status");
   const result = document.getElementById("result");
-  const headers = { "X-NoteLens-Page": "1" };
+  const headers = { "X-NoteLens-Page": "1", "Accept-Language": document.documentElement.lang };
   let chosen = [];
   let watching = null;
 
@@ -231,9 +231,19 @@
       result.innerHTML = await response.text(); // rendered and escaped by the server
       progressCard.hidden = response.ok;
       if (!response.ok) statusLine.textContent = "";
+      refreshJobs();
     } catch (e) {
       statusLine.textContent = say("web_connection_lost");
     }
+  }
+
+  async function refreshJobs() {
+    // The list of recent jobs now holds this one too: take it from a fresh copy of the page.
+    const response = await fetch(window.location.pathname, { credentials: "same-origin" });
+    if (!response.ok) return;
+    const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+    const list = fresh.getElementById("jobs");
+    if (list) document.getElementById("jobs").replaceWith(document.adoptNode(list));
   }
 
   const start = new URL(window.location.href).searchParams.get("job");
