@@ -45,6 +45,7 @@ PAGE_KEYS = (
     N_("web_date"),
     N_("web_total"),
     N_("web_items"),
+    N_("web_item_name"),
     N_("web_quantity"),
     N_("web_amount"),
     N_("web_answer"),
