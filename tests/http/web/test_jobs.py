@@ -32,7 +32,7 @@ def colour(rgb: tuple[int, int, int], name: str) -> tuple[str, bytes, str]:
 def by_colour(request: Recorded) -> Reply:
     """Classifies red photos as cats and the rest as dogs; anything else as usual."""
     if "CATEGORIES:" in request.texts and request.images:
-        r, g, b = request.images[0].convert("RGB").resize((1, 1)).getpixel((0, 0))  # type: ignore[misc]
+        r, _, b = request.images[0].convert("RGB").resize((1, 1)).getpixel((0, 0))  # type: ignore[misc]
         return text("cats" if r > b else "dogs")
     return default_responder(request)
 

@@ -3,6 +3,7 @@ Telegram user in, an expired or tampered one gets a clear page, keys sign in onc
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from typing import Any
@@ -200,3 +201,22 @@ def test_the_derived_secret_is_stable_and_not_the_token(bot_settings: Any) -> No
 
 
 __all__ += ["RunningBot"]
+
+
+async def test_the_access_log_never_holds_a_link_token(
+    web: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = await web(public_url="http://127.0.0.1")
+    server.server.config.access_log = True
+    token = Signer(SECRET.encode()).link_token(ALICE)
+    access = logging.getLogger("uvicorn.access")  # uvicorn's own: it does not propagate
+    access.addHandler(caplog.handler)
+    try:
+        with caplog.at_level(logging.INFO, logger="uvicorn.access"):
+            async with server.client() as browser:
+                assert (await browser.get(f"/web?token={token}&lang=en")).status_code == 303
+    finally:
+        access.removeHandler(caplog.handler)
+    lines = [r.getMessage() for r in caplog.records if r.name == "uvicorn.access"]
+    assert any("/web?token=…&lang=en" in line for line in lines), lines
+    assert token not in caplog.text

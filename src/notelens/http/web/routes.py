@@ -39,7 +39,7 @@ from .job_routes import job_router, recent_jobs
 from .markdown import render_markdown
 from .page_view import PageViews
 from .texts import LANG_COOKIE, TASK_LABELS, page_lang, script_texts
-from .tokens import LinkExpired, LinkInvalid, Session, Signer
+from .tokens import LinkExpired, LinkInvalid, Session, Signer, hide_link_tokens
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +131,7 @@ def mount_web(app: FastAPI, settings: Settings, store: Callable[[], Store]) -> W
     """Add the page's routes and static files to `app`."""
     web = Web(settings, store, Signer.from_settings(settings), PageViews(settings.max_image_pixels))
     let_the_page_in(app, settings, web.signer)
+    hide_link_tokens()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(_router(web))
     app.include_router(job_router(web))

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -100,3 +102,26 @@ def web_link(settings: Settings, user_id: int) -> str | None:
         return None
     token = Signer.from_settings(settings).link_token(user_id)
     return f"{settings.public_url.rstrip('/')}{LINK_PATH}?token={token}"
+
+
+_TOKEN_IN_PATH = re.compile(r"([?&]token=)[^&\s]+")
+
+
+class HideLinkTokens(logging.Filter):
+    """Access logs name the path and its query: a /web link's token (a ten-minute sign-in)
+    is written as `token=…` instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(
+            isinstance(a, str) and "token=" in a for a in record.args
+        ):
+            record.args = tuple(
+                _TOKEN_IN_PATH.sub(r"\1…", a) if isinstance(a, str) else a for a in record.args
+            )
+        return True
+
+
+def hide_link_tokens(logger_name: str = "uvicorn.access") -> None:
+    logger = logging.getLogger(logger_name)
+    if not any(isinstance(f, HideLinkTokens) for f in logger.filters):
+        logger.addFilter(HideLinkTokens())
