@@ -9,6 +9,7 @@ made so).
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
 import os
 from collections.abc import AsyncIterator
@@ -83,6 +84,21 @@ def save_small_png(png: bytes, path: Path) -> None:
     Image.open(io.BytesIO(png)).convert("RGB").quantize(256).save(path, optimize=True)
 
 
+async def drop_file(page: Page, target: str, data: bytes, name: str) -> None:
+    """Drag a file from the desktop onto `target`, as the browser delivers it."""
+    transfer = await page.evaluate_handle(
+        """([b64, name]) => {
+            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([bytes], name, { type: "image/jpeg" }));
+            return transfer;
+        }""",
+        [base64.b64encode(data).decode(), name],
+    )
+    for event in ("dragenter", "dragover", "drop"):
+        await page.dispatch_event(target, event, {"dataTransfer": transfer})
+
+
 async def new_page(browser: Browser, url: str, **kw: Any) -> Page:
     context = await browser.new_context(base_url=url, **kw)
     context.set_default_timeout(20_000)
@@ -143,9 +159,13 @@ async def test_switching_language_keeps_the_job(
     await expect(page.locator("#submit")).to_have_text("Read")
     await page.click("label.chip:has-text('Classify')")
     await expect(page.locator("input[name=categories]")).to_be_visible()
-    await page.set_input_files("#files", [str(page_photo), str(page_photo)])
+    await page.set_input_files("#files", str(page_photo))
+    dropped = await asyncio.to_thread(page_photo.read_bytes)
+    await drop_file(page, "#drop", dropped, "dropped.jpg")
+    await expect(page.locator("#chosen li")).to_have_count(2)
     await page.click("#submit")
     await expect(page.locator("table.data tbody tr")).to_have_count(2, timeout=60_000)
+    await expect(page.locator("table.data td").nth(4)).to_have_text("dropped.jpg")
     await expect(page.locator("a[href$='sorted.zip']")).to_be_visible()
     await page.click("text=中文")
     await expect(page.locator("table.data th").first).to_have_text("照片", timeout=30_000)
