@@ -133,8 +133,11 @@ async def test_notes_from_a_photo_with_progress_outlines_and_text(
     drawn = np.asarray(Image.open(io.BytesIO(await overlay.body())).convert("RGB")).astype(int)
     r, g, b = drawn[..., 0], drawn[..., 1], drawn[..., 2]
     assert int(((r > 230) & (g > 60) & (g < 120) & (b < 70)).sum()) > 500
-    download = page.locator("a[href$='/document']")
-    await expect(download).to_be_visible()
+    async with page.expect_download() as downloading:
+        await page.click("a[href$='/document']")  # the API's endpoint, as the session's owner
+    saved = await (await downloading.value).path()
+    document = await asyncio.to_thread(saved.read_text, encoding="utf-8")
+    assert document.startswith("# Linear algebra") and "线性代数" in document
     assert "job=" in page.url  # a reload shows the same result
     shot = await page.screenshot(full_page=True, type="png")
     await expect(page.locator("#jobs li")).to_have_count(1)  # the list knows the new job
