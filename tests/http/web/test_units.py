@@ -4,11 +4,14 @@ outlines drawn where the notes pipeline finds pages."""
 from __future__ import annotations
 
 import io
+import re
 import zipfile
+from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from notelens.http.web import texts
 from notelens.http.web.markdown import render_markdown
 from notelens.http.web.page_view import draw_pages, thumbnail
 from notelens.http.web.sorted_zip import Sorted, stream_zip, zip_names
@@ -124,3 +127,16 @@ def test_outlines_are_the_pages_the_notes_pipeline_reads() -> None:
             assert abs(x - tx) < 40 and abs(y - ty) < 40
     small = Image.open(io.BytesIO(thumbnail(data, max_pixels=80_000_000)))
     assert max(small.size) <= 160
+
+
+def test_the_page_texts_listed_are_the_ones_used() -> None:
+    """Templates and the script name their texts by key; the lists the catalogue test
+    reads must hold exactly those."""
+    web = Path(texts.__file__).parent
+    templates = "".join(p.read_text(encoding="utf-8") for p in (web / "templates").glob("*.html"))
+    routes = "".join(p.read_text(encoding="utf-8") for p in web.glob("*routes.py"))
+    used = set(re.findall(r"""_\(\s*["'](web_[a-z_]+)["']""", templates))
+    used |= set(re.findall(r"""(?:title|body)="(web_[a-z_]+)\"""", routes))
+    assert used == set(texts.PAGE_KEYS)
+    script = (web / "static" / "page.js").read_text(encoding="utf-8")
+    assert set(re.findall(r"""say\("(web_[a-z_]+)\"""", script)) == set(texts.SCRIPT_KEYS)

@@ -48,10 +48,7 @@ PAGE_KEYS = (
     N_("web_item_name"),
     N_("web_quantity"),
     N_("web_amount"),
-    N_("web_answer"),
-    N_("web_text"),
     N_("web_failed"),
-    N_("web_input_failed"),
     N_("web_recent_jobs"),
     N_("web_no_jobs"),
     N_("web_your_notes"),
@@ -76,8 +73,6 @@ PAGE_KEYS = (
     N_("web_not_found"),
     N_("web_not_found_help"),
     N_("web_warning"),
-    N_("web_no_outline"),
-    N_("web_open"),
 )
 
 # Read by page.js (sent in the page as JSON).
