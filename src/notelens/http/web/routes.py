@@ -22,10 +22,11 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
-from ...archive import Archive
+from ...archive import Archive, NoteSummary
 from ...config import Settings, split_names
 from ...i18n import plain, t
 from ...store import Store
+from ...telegram.tasks.handlers import MAX_CATEGORIES, MAX_CATEGORY_LEN
 from .api_session import let_the_page_in
 from .identity import (
     api_keys,
@@ -45,7 +46,6 @@ log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
 LATEST_NOTES = 10
-MAX_CATEGORIES, MAX_CATEGORY_LEN = 30, 40
 CSP = (
     "default-src 'self'; img-src 'self' blob: data:; script-src 'self'; style-src 'self'; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
@@ -141,30 +141,46 @@ def mount_web(app: FastAPI, settings: Settings, store: Callable[[], Store]) -> W
 def _router(web: Web) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
+    async def the_page(
+        request: Request,
+        session: Session,
+        status: int = 200,
+        typed: list[str] | None = None,
+        error: str | None = None,
+    ) -> Response:
+        """The page: the new-job form, the owner's jobs, and a Telegram user's notes and
+        categories (`typed`: categories sent back with `error`)."""
+        lang = web.lang(request)
+        categories = list(web.settings.default_categories)
+        notes: list[NoteSummary] = []
+        if session.user_id is not None:
+            categories = (await web.store().user(session.user_id)).categories or categories
+            notes = await web.archive().latest(session.owner, LATEST_NOTES)
+        return web.render(
+            request,
+            "page.html",
+            status,
+            session=session,
+            jobs=await recent_jobs(request, session.owner, lang),
+            tasks=[(name, plain(lang, key)) for name, key in TASK_LABELS.items()],
+            categories=typed or categories,
+            notes=notes,
+            saved=error is None and request.query_params.get("saved") == "1",
+            error=error,
+            script_texts=script_texts(lang),
+        )
+
+    def not_found(request: Request, status: int = 404) -> Response:
+        return web.render(
+            request, "message.html", status, title="web_not_found", body="web_not_found_help"
+        )
+
     @router.get("/", response_class=HTMLResponse)
     async def page(request: Request) -> Response:
         session = web.session(request)
         if session is None:
             return web.render(request, "sign_in.html")
-        lang = web.lang(request)
-        categories: list[str] = list(web.settings.default_categories)
-        notes: list[Any] = []
-        if session.user_id is not None:
-            prefs = await web.store().user(session.user_id)
-            categories = prefs.categories or categories
-            notes = await web.archive().latest(session.owner, LATEST_NOTES)
-        return web.render(
-            request,
-            "page.html",
-            session=session,
-            jobs=await recent_jobs(request, session.owner, lang),
-            tasks=[(name, plain(lang, key)) for name, key in TASK_LABELS.items()],
-            categories=categories,
-            notes=notes,
-            saved=request.query_params.get("saved") == "1",
-            error=None,
-            script_texts=script_texts(lang),
-        )
+        return await the_page(request, session)
 
     @router.get("/web", response_class=HTMLResponse)
     async def link(request: Request, token: str = "") -> Response:
@@ -207,46 +223,21 @@ def _router(web: Web) -> APIRouter:
         """The person's categories: the same row the bot's /categories and /classify use."""
         session = web.session(request)
         if session is None or session.user_id is None or not _same_origin(request):
-            return web.render(
-                request, "message.html", 403, title="web_not_found", body="web_not_found_help"
-            )
+            return not_found(request, 403)
         store = web.store()
-        if action == "reset":
-            await store.set_categories(session.user_id, None)
-            return RedirectResponse("/?saved=1#categories", status_code=303)
         names = list(dict.fromkeys(typed_names(categories)))
-        lang = web.lang(request)
-        error = None
-        if not names:
-            error = plain(lang, "categories_empty")
-        elif len(names) > MAX_CATEGORIES or any(len(n) > MAX_CATEGORY_LEN for n in names):
-            error = plain(lang, "categories_too_many", n=MAX_CATEGORIES, m=MAX_CATEGORY_LEN)
-        if error is None:
-            await store.set_categories(session.user_id, names)
-            return RedirectResponse("/?saved=1#categories", status_code=303)
-        notes = await web.archive().latest(session.owner, LATEST_NOTES)
-        return web.render(
-            request,
-            "page.html",
-            400,
-            session=session,
-            jobs=await recent_jobs(request, session.owner, lang),
-            tasks=[(name, plain(lang, key)) for name, key in TASK_LABELS.items()],
-            categories=names,
-            notes=notes,
-            saved=False,
-            error=error,
-            script_texts=script_texts(lang),
-        )
+        error = category_error(web.lang(request), names) if action != "reset" else None
+        if error is not None:
+            return await the_page(request, session, 400, names, error)
+        await store.set_categories(session.user_id, names if action != "reset" else None)
+        return RedirectResponse("/?saved=1#categories", status_code=303)
 
     @router.get("/web/notes/{number}", response_class=HTMLResponse)
     async def note(request: Request, number: int) -> Response:
         session = web.session(request)
         found = await web.archive().get(session.owner, number) if session else None
         if found is None:
-            return web.render(
-                request, "message.html", 404, title="web_not_found", body="web_not_found_help"
-            )
+            return not_found(request)
         return web.render(
             request, "note.html", note=found, body=Markup(render_markdown(found.markdown))
         )
@@ -256,12 +247,19 @@ def _router(web: Web) -> APIRouter:
         session = web.session(request)
         found = await web.archive().get(session.owner, number) if session else None
         if found is None:
-            return web.render(
-                request, "message.html", 404, title="web_not_found", body="web_not_found_help"
-            )
+            return not_found(request)
         return markdown_file(found.markdown, found.file_name)
 
     return router
+
+
+def category_error(lang: str, names: list[str]) -> str | None:
+    """Why these categories cannot be kept (the bot's own limits), or None."""
+    if not names:
+        return plain(lang, "categories_empty")
+    if len(names) > MAX_CATEGORIES or any(len(n) > MAX_CATEGORY_LEN for n in names):
+        return plain(lang, "categories_too_many", n=MAX_CATEGORIES, m=MAX_CATEGORY_LEN)
+    return None
 
 
 def typed_names(text: str) -> list[str]:
