@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Install NoteLens into ./.venv, with the Debian packages its tests and benchmarks use
 # (CJK and Latin fonts to render test images, Tesseract as the OCR benchmark's baseline,
-# PostgreSQL for the store and job tests).
+# PostgreSQL for the store and job tests, Chromium for the web page's browser tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(fonts-wqy-microhei fonts-wqy-zenhei fonts-liberation fonts-dejavu-core
                  tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng
-                 postgresql)
+                 postgresql chromium)
 if command -v apt-get >/dev/null 2>&1; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -36,6 +36,8 @@ SETTING_PREFIXES = (
     "SHUTDOWN_",
     "ARCHIVE_",
     "API_",
+    "WEB",  # WEB_SECRET, WEBHOOK_SECRET
+    "PUBLIC_URL",
 )
 
 

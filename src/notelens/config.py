@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     # `notelens serve`: Telegram posts updates to PUBLIC_URL + /telegram/webhook with this secret.
     public_url: str | None = None
     webhook_secret: SecretStr | None = None
+    # Signs the bot's /web links and the web page's sessions; unset: derived from
+    # TELEGRAM_BOT_TOKEN by HMAC (never the token itself), else random per process.
+    web_secret: SecretStr | None = None
 
     # --- HTTP API (`notelens serve`) ------------------------------------------
     # Comma-separated bearer keys; unset: no keys, and `serve` listens on loopback only.
@@ -134,6 +137,7 @@ class Settings(BaseSettings):
         "llm_api_key",
         "telegram_bot_token",
         "webhook_secret",
+        "web_secret",
         "database_url",
         "jobs_database_url",
         "api_keys",

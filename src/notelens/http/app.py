@@ -23,7 +23,9 @@ from telegram.ext import Application
 
 from ..config import Settings
 from ..pipeline.errors import ConfigError
+from ..store import Store
 from .api import add_api
+from .web.routes import mount_web
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +55,26 @@ def create_app(settings: Settings, telegram: TelegramApp | None = None) -> FastA
 
         telegram = build_app(settings)
 
+    own_store = Store.from_settings(settings) if telegram is None else None
+
+    def store() -> Store:
+        if own_store is not None:
+            return own_store
+        assert telegram is not None
+        from ..telegram.context import services_of
+
+        return services_of(telegram).store
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if telegram is None:
-            async with api.running(None):
-                yield
+            assert own_store is not None
+            await own_store.open()
+            try:
+                async with api.running(None):
+                    yield
+            finally:
+                await own_store.close()
             return
         from ..telegram.app import running
 
@@ -73,6 +90,7 @@ def create_app(settings: Settings, telegram: TelegramApp | None = None) -> FastA
 
     app = FastAPI(title="NoteLens", lifespan=lifespan)
     api = add_api(app, settings)
+    mount_web(app, settings, store)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -11,6 +11,8 @@ as JPEG before the next: ~3 bytes per pixel of the photo plus one page. CPU work
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 from PIL import Image
@@ -35,6 +37,22 @@ def encoded_pages(image: bytes | Image.Image, *, max_pixels: int) -> tuple[list[
         rgb = np.asarray(image.convert("RGB") if image.mode != "RGB" else image)
     else:
         rgb = decode_array(image, max_pixels=max_pixels)
+    found = find_pages(rgb)
+    encoded = [
+        encode_page(enhance_for_ocr(cut_page(rgb, quad, *found.scale))) for quad in found.quads
+    ]
+    return encoded, found.warnings
+
+
+@dataclass
+class FoundPages:
+    quads: list[list[Point]]  # in the reduced copy's pixels, reading order
+    scale: tuple[float, float]  # from the reduced copy to the original (x, y)
+    warnings: list[str]
+
+
+def find_pages(rgb: np.ndarray) -> FoundPages:
+    """The pages of a decoded photo, found on a reduced copy (the web page draws them)."""
     h, w = rgb.shape[:2]
     scale = detection_scale(w, h)
     small = rgb
@@ -42,14 +60,12 @@ def encoded_pages(image: bytes | Image.Image, *, max_pixels: int) -> tuple[list[
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
         small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
     split = split_pages(Image.fromarray(small))
-    sx, sy = w / small.shape[1], h / small.shape[0]
     quads = [page.quad for page in split.pages]
-    del split.pages[:], small  # the reduced crops are not what OCR reads
-    encoded = [encode_page(enhance_for_ocr(_cut(rgb, quad, sx, sy))) for quad in quads]
-    return encoded, list(split.warnings)
+    del split.pages[:]  # the reduced crops are not what OCR reads
+    return FoundPages(quads, (w / small.shape[1], h / small.shape[0]), list(split.warnings))
 
 
-def _cut(rgb: np.ndarray, quad: list[Point], sx: float, sy: float) -> Image.Image:
+def cut_page(rgb: np.ndarray, quad: list[Point], sx: float, sy: float) -> Image.Image:
     """A quad found on the reduced copy, cut from the original: an upright rectangle
     (a scan, a stitched page, the whole photo) exactly, anything else by the warp."""
     h, w = rgb.shape[:2]

@@ -29,7 +29,7 @@ from telegram.ext import (
 from ..config import Settings
 from ..pipeline.errors import ConfigError
 from ..store import Store
-from . import notes, receipts, tasks
+from . import notes, receipts, tasks, web
 from .context import SERVICES_KEY, BotApp, CustomContext, PipelineLike, Services, services_of
 from .errors import install_redaction, on_error, quiet_noisy_loggers, redact
 from .gate import gate
@@ -54,6 +54,7 @@ def add_handlers(app: BotApp) -> None:
     receipts.register(app)
     notes.register(app)  # before the tasks: `/notes` alone is the archive, not a task
     tasks.register(app)
+    web.register(app)
     add_intake(app)
     app.add_handler(CallbackQueryHandler(on_unknown_button))
 

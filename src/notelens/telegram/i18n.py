@@ -46,6 +46,7 @@ MENU_COMMANDS = (
     "receipts",
     "categories",
     "lang",
+    "web",
     "forgetme",
 )
 MENU_TEXTS = (
@@ -61,6 +62,7 @@ MENU_TEXTS = (
     N_("cmd_receipts"),
     N_("cmd_categories"),
     N_("cmd_lang"),
+    N_("cmd_web"),
     N_("cmd_forgetme"),
 )
 
