@@ -27,7 +27,7 @@ from notelens.store.engine import database_url, make_engine, normalise_url
 from notelens.store.receipts import CONFIRMED, PENDING, Ledger
 from notelens.store.schema import metadata
 
-HEAD = "0003"
+HEAD = "0004"
 NEXT = f"{int(HEAD) + 1:04d}"
 
 

@@ -609,9 +609,13 @@ class FakeTelegram(ThreadedServer):
         if message is None:
             return _bad_request("Bad Request: message to edit not found")
         text = str(params.get("text", ""))
-        if message.get("text") == text:
+        markup = params.get("reply_markup") or None
+        if message.get("text") == text and message.get("reply_markup") == markup:
             return _bad_request("Bad Request: message is not modified")
         message = {**message, "text": text, "edit_date": int(time.time())}
+        message.pop("reply_markup", None)
+        if markup:
+            message["reply_markup"] = markup
         self.messages[key] = message
         return message
 
