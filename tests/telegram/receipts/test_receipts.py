@@ -13,6 +13,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from PIL import Image
 from sqlalchemy import text as sql
 
@@ -125,6 +126,7 @@ async def test_current_month_uses_the_posting_date_without_a_receipt_date(
     assert "1 张小票" in ledger.text and "42.00 CNY" in ledger.text
 
 
+@pytest.mark.usefixtures("busy_groups")
 async def test_split_and_export(tg: FakeTelegram, receipts: Receipts, start_bot: Any) -> None:
     await start_bot()
     for person in (ALICE, BOB, CAROL):  # everyone in the ledger shares what is posted

@@ -171,7 +171,8 @@ async def show(context: CustomContext, intent: Intent, lang: str, args: list[str
     if entry is None or entry.receipt_id is None:
         return
     card = await card_now(s.ledger, lang, entry, t(lang, "show_head", n=entry.seq))
-    lines = history_text(lang, await history(s.store.engine, entry.receipt_id))
+    tz = await s.ledger.chats.timezone(entry.chat_id)
+    lines = history_text(lang, await history(s.store.engine, entry.receipt_id), entry.currency, tz)
     if lines:
         card.text = f"{card.text}\n\n{lines}"
     await send_card(context, intent, card)

@@ -192,9 +192,18 @@ def amounts_text(amounts_: Mapping[int, Decimal], names: Mapping[int, str]) -> s
     return ", ".join(f"{names.get(p) or p} {a:f}" for p, a in amounts_.items())
 
 
-def history_text(lang: str, lines: Sequence[HistoryLine], tz: str | None = None) -> str:
+def history_text(
+    lang: str, lines: Sequence[HistoryLine], currency: str, tz: str | None = None
+) -> str:
+    """An entry's changes, oldest first (totals shown in the entry's currency's units)."""
     if not lines:
         return ""
+
+    def shown(line: HistoryLine, value: str | None) -> str:
+        if value is None:
+            return "—"
+        return number(Decimal(value), currency, lang) if line.field == "total" else value
+
     out = [t(lang, "history_head")]
     for line in lines:
         key = HISTORY_KEYS.get(line.field)
@@ -206,8 +215,8 @@ def history_text(lang: str, lines: Sequence[HistoryLine], tz: str | None = None)
                 key,
                 when=local_time(line.at, tz).strftime("%Y-%m-%d %H:%M"),
                 who=line.actor_name or t(lang, "someone"),
-                old=line.old if line.old is not None else "—",
-                new=line.new if line.new is not None else "—",
+                old=shown(line, line.old),
+                new=shown(line, line.new),
             )
         )
     return "\n".join(out)
