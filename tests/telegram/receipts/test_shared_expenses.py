@@ -22,7 +22,7 @@ from testsupport.fakes.telegram_server import FakeTelegram, user
 from .conftest import GROUP, OTHER_GROUP, Receipts, button, last_edit, post, press, receipt, say
 
 ALICE = user(1001, "en", first_name="Alice", username="alice")
-BEN = user(1002, "en", first_name="Ben", username="ben")
+BEN = user(1002, "en", first_name="Ben", username="benny")
 CAROL = user(1003, "en", first_name="Carol", username="carol")
 DAVE = user(1004, "en", first_name="Dave")  # no username: only a text mention names him
 
@@ -178,3 +178,70 @@ async def test_a_trip_with_four_people(
     assert workbook.document is not None and workbook.document[0].endswith(".xlsx")
     sheets = load_workbook(io.BytesIO(workbook.document[1])).sheetnames
     assert sheets == sorted({"2026-10", today[:7]})  # a sheet per month
+
+
+@pytest.mark.usefixtures("busy_groups")
+async def test_shares_rates_time_zones_and_the_groups_own_account(
+    tg: FakeTelegram, receipts: Receipts, start_bot: Any
+) -> None:
+    await start_bot()
+    tg.set_admin(GROUP, ALICE["id"])
+    for person in (ALICE, BEN):
+        await say(tg, "/receipts join", person)
+
+    # Settings are for admins; bad values get a usage line.
+    assert "IANA" in (await say(tg, "/receipts tz Mars/Olympus", ALICE)).text
+    assert "Only group admins" in (await say(tg, "/receipts tz Asia/Shanghai", BEN)).text
+    assert "<b>Asia/Shanghai</b>" in (await say(tg, "/receipts tz Asia/Shanghai", ALICE)).text
+    assert "currency first" in (await say(tg, "/receipts rate USD 7.10", ALICE)).text
+    await say(tg, "/receipts currency cny", ALICE)
+    assert "Usage" in (await say(tg, "/receipts rate USD seven", ALICE)).text
+    assert "1 USD = 7.10 CNY" in (await say(tg, "/receipts rate usd 7.10", ALICE)).text
+    assert "1 USD = 7.10 CNY" in (await say(tg, "/receipts rate", BEN)).text
+
+    # Ben pays 20 USD for both; Alice 71 CNY for both. With the rate, one currency settles.
+    card = await post(tg, receipts.photo(301, receipt("20.00", "USD", "Diner")), BEN)
+    await press(tg, card, "Confirm", BEN)
+    dinner = await say(tg, "/spent 71 CNY dinner", ALICE)
+    await press(tg, dinner, "Confirm", ALICE)
+    split = await say(tg, "/receipts split", BEN)
+    assert "• Alice → Ben: <b>35.50 CNY</b>" in split.text and "USD</b>" not in split.text
+    assert "Converted at the ledger's rates: 1 USD = 7.10 CNY" in split.text
+    balance = await say(tg, "/receipts balance", BEN)
+    assert "• Ben: <b>+10.00 USD</b> (is owed)" in balance.text  # balances stay per currency
+
+    # Weights and exact amounts, each applied by the payer's button.
+    weights = await say(tg, "/receipts share 1 @alice 1 me 3", BEN)
+    assert "By weight (USD): Alice 5.00 · Ben 15.00" in weights.text
+    await press(tg, weights, "Apply", BEN)
+    mismatch = await say(tg, "/receipts share 2 exact @benny 30 @alice 40", ALICE)
+    assert "add up to 70 CNY, but the total is 71 CNY" in mismatch.text
+    exact = await say(tg, "/receipts share 2 exact @benny 30 me 41", ALICE)
+    assert "Exact amounts (CNY): Alice 41.00 · Ben 30.00" in exact.text
+    refused = await press(tg, exact, "Apply", BEN)
+    assert refused.params["show_alert"] and "Only Alice" in refused.params["text"]
+    await press(tg, exact, "Apply", ALICE)
+    shown = await say(tg, "/receipts show 2", BEN)
+    assert "Alice: shares set to Ben 30, Alice 41" in shown.text
+    split = await say(tg, "/receipts split", BEN)
+    # USD: Ben is owed Alice's 5 (35.50 CNY); CNY: Ben owes Alice 30. Alice owes 5.50 CNY.
+    assert "• Alice → Ben: <b>5.50 CNY</b>" in split.text
+
+    # The group's own account (its anonymous admins) receives a payment; an admin confirms.
+    before = len(tg.sent(GROUP))
+    note = tg.send_text("we paid the deposit", ALICE, chat_id=GROUP, as_chat=True)
+    paid = await say(tg, "/receipts paid 12.50", BEN, reply_to=note["message_id"])
+    assert "Ben paid Test group <b>12.50 CNY</b>" in paid.text
+    assert len(tg.sent(GROUP)) == before + 1  # the group's message itself got no answer
+    assert (await press(tg, paid, "Received", BEN)).params["show_alert"]
+    await press(tg, paid, "Received", ALICE)
+    assert "Test group confirmed" in last_edit(tg).text
+    balance = await say(tg, "/receipts balance", BEN)
+    assert "• Test group: <b>−12.50 CNY</b> (owes)" in balance.text
+
+    # Leaving: no longer shared by default; the balance stays.
+    assert "left this ledger" in (await say(tg, "/receipts leave", BEN)).text
+    assert "not a member" in (await say(tg, "/receipts leave", BEN)).text
+    lunch = await say(tg, "/spent 9 lunch", ALICE)  # the group's account was named: a member
+    assert [label for label, _ in lunch.buttons][2:] == ["✅ Alice", "✅ Test group"]
+    assert "+" in (await say(tg, "/receipts balance", BEN)).text

@@ -9,6 +9,7 @@ button is seen).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from telegram import Message, MessageEntity
@@ -20,6 +21,7 @@ from ..i18n import t
 from ..intent import Intent, Who, display_name, who_sent
 
 ME = frozenset({"me", "myself", "我", "自己"})
+USERNAME = re.compile(r"^@[A-Za-z0-9_]{1,32}$")
 
 
 @dataclass(frozen=True)
@@ -55,20 +57,28 @@ def tokens(message: Message, bot_username: str | None) -> list[Token]:
         return encoded[2 * start : 2 * end].decode("utf-16-le")
 
     out: list[Token] = []
+
+    def words(text: str) -> list[Token]:  # an @name Telegram did not mark is one too
+        return [Mention(w) if USERNAME.match(w) else w for w in text.split()]
+
     at = 0
     for e in sorted(entities, key=lambda e: e.offset):
         if e.type not in (MessageEntity.MENTION, MessageEntity.TEXT_MENTION) or e.offset < at:
             continue
-        out += piece(at, e.offset).split()
+        out += words(piece(at, e.offset))
         written = piece(e.offset, e.offset + e.length)
         at = e.offset + e.length
         if e.type == MessageEntity.TEXT_MENTION and e.user is not None:
             user = e.user
             out.append(Mention(written, Person(user.id, display_name(user), user.username)))
-        elif written.lstrip("@").lower() != (bot_username or "").lower():
+        else:
             out.append(Mention(written))
-    out += piece(at, len(encoded) // 2).split()
-    return out
+    out += words(piece(at, len(encoded) // 2))
+    return [w for w in out if not (isinstance(w, Mention) and _is_bot(w.text, bot_username))]
+
+
+def _is_bot(text: str, bot_username: str | None) -> bool:
+    return text.lstrip("@").lower() == (bot_username or "").lower()
 
 
 def replied_person(message: Message, bot_id: int) -> Person | None:
