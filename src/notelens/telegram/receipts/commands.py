@@ -101,7 +101,8 @@ async def _report(context: CustomContext, intent: Intent, lang: str, args: list[
     assert not isinstance(month, bool)
     book = await open_book(s.ledger, chat_id, month)
     edited = await changed(s.store.engine, chat_id)
-    await settling.send_lines(context, chat_id, ledger_text(lang, book, month, edited, tz))
+    text = await asyncio.to_thread(ledger_text, lang, book, month, edited, tz)
+    await settling.send_lines(context, chat_id, text)
 
 
 async def _export(context: CustomContext, intent: Intent, lang: str, args: list[str]) -> None:

@@ -103,31 +103,27 @@ def _text(value: Any) -> str:
 
 
 def xlsx_bytes(book: Book, tz: str | None = None) -> bytes:
-    """One sheet per month (oldest first); amounts are numbers, dates are dates."""
+    """One sheet per month (oldest first); amounts are numbers, dates are dates. Written
+    row by row (openpyxl's write-only mode: memory stays flat however long the ledger)."""
     from openpyxl import Workbook  # only the export needs it
+    from openpyxl.cell import WriteOnlyCell
 
-    workbook = Workbook()
-    default = workbook.active
+    workbook = Workbook(write_only=True)
     months: dict[str, list[Entry]] = {}
     for e in book.entries:
         months.setdefault(month_of(e.receipt.date, e.posted_at, tz), []).append(e)
-    for month in sorted(months):
+    for month in sorted(months) or ["-"]:
         sheet = workbook.create_sheet(month)
-        sheet.append(list(CSV_COLUMNS))
-        for e in months[month]:
-            sheet.append([None] * len(CSV_COLUMNS))
-            for column, value in enumerate(_row(book, e, tz), start=1):
-                cell = sheet.cell(row=sheet.max_row, column=column)
-                if isinstance(value, str):
-                    cell.value = value
-                    cell.data_type = "s"  # never a formula, whatever it starts with
-                else:
-                    cell.value = value
         sheet.freeze_panes = "A2"
-    if months and default is not None:
-        workbook.remove(default)
-    elif default is not None:
-        default.append(list(CSV_COLUMNS))
+        sheet.append(list(CSV_COLUMNS))
+        for e in months.get(month, []):
+            row: list[Any] = []
+            for value in _row(book, e, tz):
+                if isinstance(value, str) and value.startswith("="):
+                    value = WriteOnlyCell(sheet, value=value)
+                    value.data_type = "s"  # text, never a formula
+                row.append(value)
+            sheet.append(row)
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()

@@ -30,6 +30,8 @@ K = TypeVar("K", bound=Hashable)
 Weight = int | Fraction | Decimal
 
 EQUAL, EXACT, ITEMS = "equal", "exact", "items"
+# Balances add shares up in this fraction of a minor unit before rounding once.
+FINE = 10**9
 # Lines that are not something a person had: spread in proportion to what each person had.
 ADJUSTMENT = re.compile(
     r"\b(tax|vat|gst|hst|service|svc|tips?|gratuity|discount|coupon|voucher|promo|rounding)\b"
@@ -62,19 +64,50 @@ def from_minor(units: int, currency: str) -> Decimal:
 # --- shares -----------------------------------------------------------------------------------
 
 
-def apportion(total: int, weights: Mapping[K, Weight]) -> dict[K, int]:
+def apportion(total: int, weights: Mapping[K, Weight | Fraction]) -> dict[K, int]:
     """`total` units in proportion to `weights`, as whole units summing exactly to `total`
     (largest remainder: everyone gets the floor of their exact share, the units left over go
     to the largest remainders, ties to the first in `weights`' order)."""
-    exact = {k: Fraction(w) for k, w in weights.items()}
-    if any(w < 0 for w in exact.values()):
+    whole = integer_weights(weights)
+    if any(w < 0 for w in whole.values()):
         raise ValueError("weights must not be negative")
-    whole = sum(exact.values(), Fraction(0))
-    if whole == 0:
+    if sum(whole.values()) == 0:
         raise ValueError("weights must not all be zero")
     if total < 0:
-        return {k: -v for k, v in apportion(-total, weights).items()}
-    return round_keeping_sum({k: total * w / whole for k, w in exact.items()})
+        return {k: -v for k, v in _apportion(-total, whole).items()}
+    return _apportion(total, whole)
+
+
+def _apportion(total: int, weights: Mapping[K, int]) -> dict[K, int]:
+    """`apportion` in whole numbers only (fast: no fractions)."""
+    whole = sum(weights.values())
+    shares: dict[K, int] = {}
+    remainders: dict[K, int] = {}
+    for k, w in weights.items():
+        shares[k], remainders[k] = divmod(total * w, whole)
+    left = total - sum(shares.values())
+    if left:
+        rank = {k: i for i, k in enumerate(weights)}
+        for k in sorted(weights, key=lambda k: (-remainders[k], rank[k]))[:left]:
+            shares[k] += 1
+    return shares
+
+
+def integer_weights(weights: Mapping[K, Weight | Fraction]) -> dict[K, int]:
+    """The same proportions in whole numbers (`0.5, 1` → `1, 2`)."""
+    out: dict[K, int] = {}
+    ratios: dict[K, Fraction] = {}
+    for k, w in weights.items():
+        if isinstance(w, int):
+            out[k] = w
+        elif isinstance(w, Decimal) and w == w.to_integral_value():
+            out[k] = int(w)
+        else:
+            ratios[k] = Fraction(w)
+    if not ratios:
+        return out
+    scale = math.lcm(*(r.denominator for r in ratios.values()))
+    return {k: (out[k] * scale if k in out else int(ratios[k] * scale)) for k in weights}
 
 
 @dataclass(frozen=True)
@@ -98,41 +131,39 @@ class Expense:
     items: Sequence[Item] = ()  # items mode: the claimable lines
 
 
-def exact_shares(expense: Expense) -> dict[int, Fraction]:
-    """Each participant's part of the expense as an exact fraction of minor units."""
-    weights: dict[int, Weight] = {p: w for p, w in expense.weights.items() if w > 0}
-    base: Mapping[int, Weight | Fraction] = weights or {expense.payer: 1}
+def _base(expense: Expense) -> dict[int, int]:
+    """Whole-number weights the expense's total is split by."""
+    weights = integer_weights({p: w for p, w in expense.weights.items() if w > 0})
     if expense.mode == EXACT and sum(expense.amounts.values()) > 0:
-        base = {p: a for p, a in expense.amounts.items() if a >= 0}
-    elif expense.mode == ITEMS:
+        return {p: a for p, a in expense.amounts.items() if a >= 0}
+    if expense.mode == ITEMS:
         had = item_bases(weights, expense.items)
         if sum(had.values()) > 0:
-            base = had
-    whole = sum((Fraction(w) for w in base.values()), Fraction(0))
-    return {p: expense.total * Fraction(w) / whole for p, w in base.items()}
+            return had
+    return weights or {expense.payer: 1}
 
 
 def shares(expense: Expense) -> dict[int, int]:
     """Each participant's part of the expense in minor units; they sum to its total.
     With nobody left to share it (everyone removed), it is the payer's own."""
-    return round_keeping_sum(exact_shares(expense))
+    return _apportion(expense.total, _base(expense))
 
 
-def item_bases(weights: Mapping[int, Weight], items: Iterable[Item]) -> dict[int, Fraction]:
-    """What each person had, exactly: claimed items split among their claimants, unclaimed
-    ones among the participants by weight."""
-    had: dict[int, Fraction] = {p: Fraction(0) for p in weights}
-    whole = sum((Fraction(w) for w in weights.values()), Fraction(0))
+def item_bases(weights: Mapping[int, int], items: Iterable[Item]) -> dict[int, int]:
+    """What each person had, in proportion: claimed items split among their claimants,
+    unclaimed ones among the participants by weight (scaled to whole numbers)."""
+    items = [item for item in items if item.amount > 0]
+    whole = sum(weights.values())
+    scale = math.lcm(whole or 1, *(len(item.claimants) for item in items if item.claimants))
+    had = dict.fromkeys(weights, 0)
     for item in items:
-        if item.amount <= 0:
-            continue
         if item.claimants:
-            each = Fraction(item.amount, len(item.claimants))
+            each = item.amount * scale // len(item.claimants)
             for person in item.claimants:
-                had[person] = had.get(person, Fraction(0)) + each
-        elif whole > 0:
+                had[person] = had.get(person, 0) + each
+        elif whole:
             for person, w in weights.items():
-                had[person] += item.amount * Fraction(w) / whole
+                had[person] += item.amount * w * scale // whole
     return had
 
 
@@ -146,15 +177,19 @@ def is_adjustment(name: str, amount: Decimal | None) -> bool:
 
 def balances(expenses: Iterable[Expense]) -> dict[str, dict[int, int]]:
     """Per currency: what each person paid minus their shares (positive: they are owed).
-    Exact shares are added up and each balance is rounded once, so leftover cents of many
-    expenses do not pile up on anyone; each currency's balances sum to zero."""
-    exact: dict[str, dict[int, Fraction]] = {}
+    Shares are added up in billionths of a minor unit and each balance is rounded once, so
+    leftover cents of many expenses do not pile up on anyone; each currency's balances sum
+    to zero."""
+    fine: dict[str, dict[int, int]] = {}
     for expense in expenses:
-        owed = exact.setdefault(expense.currency, {})
-        owed[expense.payer] = owed.get(expense.payer, Fraction(0)) + expense.total
-        for person, part in exact_shares(expense).items():
-            owed[person] = owed.get(person, Fraction(0)) - part
-    return {currency: round_keeping_sum(owed) for currency, owed in exact.items()}
+        owed = fine.setdefault(expense.currency, {})
+        owed[expense.payer] = owed.get(expense.payer, 0) + expense.total * FINE
+        for person, part in _apportion(expense.total * FINE, _base(expense)).items():
+            owed[person] = owed.get(person, 0) - part
+    return {
+        currency: round_keeping_sum({p: Fraction(v, FINE) for p, v in owed.items()})
+        for currency, owed in fine.items()
+    }
 
 
 def round_keeping_sum(exact: Mapping[K, Fraction]) -> dict[K, int]:

@@ -7,9 +7,11 @@ months). Settings are for admins (in a private chat: its owner).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 from ...store.ledger_chats import zone
+from .. import replies
 from ..common import say
 from ..context import CustomContext
 from ..i18n import t
@@ -24,12 +26,13 @@ OFF = frozenset({"off", "none", "-", "关闭", "无"})
 
 async def balance(context: CustomContext, intent: Intent, lang: str) -> None:
     book = await open_book(context.services.ledger, intent.chat.id)
-    await send_lines(context, intent.chat.id, balance_text(lang, book))
+    # A ledger of thousands of entries is CPU work: off the event loop.
+    await send_lines(context, intent.chat.id, await asyncio.to_thread(balance_text, lang, book))
 
 
 async def split(context: CustomContext, intent: Intent, lang: str, args: list[str]) -> None:
     book = await open_book(context.services.ledger, intent.chat.id)
-    text = split_text(lang, book)
+    text = await asyncio.to_thread(split_text, lang, book)
     if args:  # a month or "all" (as before): settling up always takes every month
         text = t(lang, "split_all_time") + "\n\n" + text
     await send_lines(context, intent.chat.id, text)
@@ -123,8 +126,6 @@ def _server_offset() -> str:
 
 async def send_lines(context: CustomContext, chat_id: int, html: str) -> None:
     """HTML made of self-contained lines, packed into messages under Telegram's limit."""
-    from .. import replies
-
     chunk = ""
     for line in html.split("\n"):
         if chunk and len(chunk) + 1 + len(line) > replies.TEXT_LIMIT:
