@@ -215,7 +215,7 @@ async def test_shares_rates_time_zones_and_the_groups_own_account(
     assert "By weight (USD): Alice 5.00 · Ben 15.00" in weights.text
     await press(tg, weights, "Apply", BEN)
     mismatch = await say(tg, "/receipts share 2 exact @benny 30 @alice 40", ALICE)
-    assert "add up to 70 CNY, but the total is 71 CNY" in mismatch.text
+    assert "add up to 70.00 CNY, but the total is 71.00 CNY" in mismatch.text
     exact = await say(tg, "/receipts share 2 exact @benny 30 me 41", ALICE)
     assert "Exact amounts (CNY): Alice 41.00 · Ben 30.00" in exact.text
     refused = await press(tg, exact, "Apply", BEN)
@@ -245,3 +245,24 @@ async def test_shares_rates_time_zones_and_the_groups_own_account(
     lunch = await say(tg, "/spent 9 lunch", ALICE)  # the group's account was named: a member
     assert [label for label, _ in lunch.buttons][2:] == ["✅ Alice", "✅ Test group"]
     assert "+" in (await say(tg, "/receipts balance", BEN)).text
+
+
+async def test_a_personal_ledger_in_chinese(tg: FakeTelegram, start_bot: Any) -> None:
+    await start_bot()
+    li = user(1005, "zh-hans", first_name="李")
+    assert "哪种货币" in (await say(tg, "/spent 30 午饭", li, None)).text  # nothing to go by yet
+    card = await say(tg, "/spent 30 元 午饭", li, None)
+    assert "30.00 CNY" in card.text and "午饭" in card.text
+    assert [label for label, _ in card.buttons] == ["✅ 确认", "🗑 丢弃"]  # nobody to share with
+    await press(tg, card, "确认", li)
+    assert "#1" in last_edit(tg).text and not last_edit(tg).buttons
+    assert "两清" in (await say(tg, "/receipts balance", li, None)).text
+    assert "无法使用" in (await say(tg, "/receipts edit 1 currency XYZ", li, None)).text
+    ask = await say(tg, "/receipts edit 1 merchant 食堂", li, None)
+    assert "商家 <b>午饭</b> → <b>食堂</b>" in ask.text
+    await press(tg, ask, "确认修改", li)
+    assert "已修改 #1" in last_edit(tg).text and "食堂" in last_edit(tg).text
+    shown = await say(tg, "/receipts show 1", li, None)
+    assert "商家 午饭 → 食堂" in shown.text
+    helptext = await say(tg, "/receipts help", li, None)
+    assert "Telegram 不向机器人提供群成员列表" in helptext.text and "/spent" in helptext.text

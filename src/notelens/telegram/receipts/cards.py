@@ -101,7 +101,7 @@ def people_rows(lang: str, view: View) -> list[list[InlineKeyboardButton]]:
 
 
 def _shares(lang: str, view: View) -> str:
-    if not view.shared and view.entry.status == PENDING:
+    if not view.shared:  # a personal ledger: nobody to share with
         return ""
     return shares_line(lang, view.entry, view.split, view.names)
 

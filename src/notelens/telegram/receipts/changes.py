@@ -10,9 +10,10 @@ import logging
 from telegram import Update
 
 from ...i18n import N_
-from ...store.receipt_history import history
+from ...store.ledger_changes import Change
+from ...store.receipt_history import Actor, history
 from ..common import say
-from ..context import CustomContext
+from ..context import CustomContext, Services
 from ..i18n import plain, t
 from ..intent import Intent
 from ..ledger import Entry
@@ -144,21 +145,25 @@ async def on_change(update: Update, context: CustomContext) -> None:
         outcome = Outcome(text=t(lang, "change_cancelled", n=entry.seq))
     else:
         await seen(s, press.chat_id, press)
-        actor = actor_of_user(press.query.from_user)
-        if change.kind == "share":
-            await apply_share(s, change, entry, actor)
-        else:
-            await s.ledger.edit(
-                entry.receipt_id or 0, str(change.payload["field"]), change.payload["value"], actor
-            )
-        log.info("entry #%s of chat %s changed (%s)", entry.seq, entry.chat_id, change.kind)
-        fresh = await s.ledger.get(entry.receipt_id or 0)
-        if fresh is None:
-            outcome = Outcome(alert=plain(lang, "cb_stale"))
-        else:
-            head = t(lang, "change_applied", n=entry.seq)
-            outcome = Outcome.of(await card_now(s.ledger, lang, fresh, head))
+        outcome = await _apply(s, lang, change, entry, actor_of_user(press.query.from_user))
     await apply(context, press, outcome)
+
+
+async def _apply(s: Services, lang: str, change: Change, entry: Entry, actor: Actor) -> Outcome:
+    receipt_id = entry.receipt_id
+    assert receipt_id is not None
+    if change.kind == "share":
+        await apply_share(s, change, entry, actor)
+    else:
+        await s.ledger.edit(
+            receipt_id, str(change.payload["field"]), change.payload["value"], actor
+        )
+    log.info("entry #%s of chat %s changed (%s)", entry.seq, entry.chat_id, change.kind)
+    fresh = await s.ledger.get(receipt_id)
+    if fresh is None:  # deleted meanwhile
+        return Outcome(alert=plain(lang, "cb_stale"))
+    head = t(lang, "change_applied", n=entry.seq)
+    return Outcome.of(await card_now(s.ledger, lang, fresh, head))
 
 
 # --- /receipts show N --------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from .cards import card_now, claim_card, saved_card, view_of
 from .entries import actor_of_user, numbered, propose
 from .parsing import fits, parse_amount, parse_weight
 from .people import ME, Mention, Person, Token, person_of, remember, resolve
-from .views import amounts_text, shares_line, weights_text
+from .views import amount, amounts_text, shares_line, weights_text
 
 EXACT_WORDS = frozenset({"exact", "amounts", "amount", "金额", "精确"})
 EQUAL_WORDS = frozenset({"equal", "equally", "均分", "平分"})
@@ -202,8 +202,8 @@ async def _shares_of(
         return t(
             lang,
             "share_sum_mismatch",
-            sum=f"{sum(found.values())} {entry.currency}",
-            total=f"{entry.total} {entry.currency}",
+            sum=amount(sum(found.values(), Decimal(0)), entry.currency, lang),
+            total=amount(entry.total, entry.currency, lang),
         )
     if mode == EXACT and not any(found.values()):
         return usage

@@ -44,7 +44,7 @@ async def paid(context: CustomContext, intent: Intent, lang: str, words: list[To
                 return
         elif value is None and (amount := parse_amount(word)) is not None:
             value = amount
-        elif currency is None and (code := parse_currency(word, strict=False)) is not None:
+        elif currency is None and (code := parse_currency(word)) is not None:
             currency = code
         else:
             note.append(word)
