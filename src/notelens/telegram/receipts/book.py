@@ -13,19 +13,20 @@ from ..ledger import Entry, Ledger
 from .money import EQUAL, EXACT, ITEMS, Expense, Item, balances, is_adjustment, to_minor
 from .money import shares as money_shares
 
-# Telegram allows 100 buttons under a message; the items beyond these are shared by all.
+# Telegram allows 100 buttons under a message: items beyond these get none (nobody can claim
+# them, so they are shared by all participants like any unclaimed item).
 MAX_CLAIM_ITEMS = 40
 
 
-def claimable(receipt: Receipt) -> list[tuple[int, LineItem]]:
+def claimable(receipt: Receipt, limit: int | None = MAX_CLAIM_ITEMS) -> list[tuple[int, LineItem]]:
     """The lines people can say they had (index in the receipt, item): items with a
-    positive amount that are not tax, service, a tip or a discount."""
+    positive amount that are not tax, service, a tip or a discount (the first `limit`)."""
     found = [
         (i, item)
         for i, item in enumerate(receipt.items)
         if item.amount is not None and item.amount > 0 and not is_adjustment(item.name, item.amount)
     ]
-    return found[:MAX_CLAIM_ITEMS]
+    return found[:limit]
 
 
 def expense_of(entry: Entry, split: Split) -> Expense:
@@ -41,7 +42,7 @@ def expense_of(entry: Entry, split: Split) -> Expense:
     if split.mode == ITEMS:
         items = [
             Item(to_minor(item.amount or Decimal(0), currency), tuple(split.claims.get(i, ())))
-            for i, item in claimable(entry.receipt)
+            for i, item in claimable(entry.receipt, limit=None)
         ]
         return Expense(entry.poster_id, currency, total, weights, ITEMS, items=items)
     return Expense(entry.poster_id, currency, total, weights, EQUAL)

@@ -17,7 +17,7 @@ from ...store.ledger_members import Member
 from ...store.ledger_splits import Split
 from ..i18n import t
 from ..ledger import CONFIRMED, PENDING, Duplicate, Entry, Ledger
-from .book import claimable, names_in
+from .book import MAX_CLAIM_ITEMS, claimable, names_in
 from .views import (
     duplicate_note,
     number,
@@ -166,7 +166,8 @@ def claim_card(lang: str, view: View, head: str = "") -> Card:
     """Split by items: each item a button; members tap what they had."""
     entry = view.entry
     currency = entry.currency
-    items = claimable(entry.receipt)
+    every = claimable(entry.receipt, limit=None)
+    items = every[:MAX_CLAIM_ITEMS]
     lines = [
         head,
         t(
@@ -178,7 +179,7 @@ def claim_card(lang: str, view: View, head: str = "") -> Card:
         ),
         t(lang, "claim_help"),
     ]
-    items_total = sum((item.amount or Decimal(0) for _, item in items), Decimal(0))
+    items_total = sum((item.amount or Decimal(0) for _, item in every), Decimal(0))
     rest = entry.total - items_total
     for index, item in items:
         who = view.split.claims.get(index, [])
@@ -191,6 +192,8 @@ def claim_card(lang: str, view: View, head: str = "") -> Card:
                 who=", ".join(view.name(p) for p in who) if who else t(lang, "claim_everyone"),
             )
         )
+    if len(every) > len(items):  # no buttons left for these: shared by everyone
+        lines.append(t(lang, "receipt_more_items", n=len(every) - len(items)))
     if rest:
         lines.append(t(lang, "claim_rest", amount=number(rest, currency, lang) + f" {currency}"))
     lines += [shares_line(lang, entry, view.split, view.names), t(lang, "claim_close_hint")]
