@@ -1,6 +1,6 @@
 """`/receipts …`: one command, a verb per part of the ledger. Each verb's work lives in its
 module (members in `people`, shares in `sharing`, payments in `transfers`, corrections in
-`changes`, balances and settings in `settling`, keeping in `housekeeping`); here the month's
+`changes`, balances and settings in `settle_up`, keeping in `housekeeping`); here the month's
 ledger, the export files and the help.
 """
 
@@ -14,7 +14,7 @@ from ..common import in_order_command, say
 from ..context import CustomContext
 from ..i18n import t
 from ..intent import Intent
-from . import changes, housekeeping, people, settling, sharing, transfers
+from . import changes, housekeeping, people, settle_up, sharing, transfers
 from .book import open_book
 from .export import csv_bytes, file_name, xlsx_bytes
 from .people import person_of, remember, tokens
@@ -52,9 +52,9 @@ async def on_receipts(context: CustomContext, intent: Intent, lang: str, arg: st
     elif verb in ("export", "csv", *XLSX):
         await _export(context, intent, lang, args if verb in XLSX else rest)
     elif verb in ("balance", "balances", "余额"):
-        await settling.balance(context, intent, lang)
+        await settle_up.balance(context, intent, lang)
     elif verb in ("split", "settle", "结算"):
-        await settling.split(context, intent, lang, rest)
+        await settle_up.split(context, intent, lang, rest)
     elif verb in ("paid", "pay", "还款"):
         await transfers.paid(context, intent, lang, _words(context, intent))
     elif verb in ("share", "分摊"):
@@ -70,11 +70,11 @@ async def on_receipts(context: CustomContext, intent: Intent, lang: str, arg: st
     elif verb in ("members", "成员"):
         await people.members(context, intent, lang)
     elif verb in ("currency", "币种"):
-        await settling.currency(context, intent, lang, rest)
+        await settle_up.currency(context, intent, lang, rest)
     elif verb in ("rate", "rates", "汇率"):
-        await settling.rate(context, intent, lang, rest)
+        await settle_up.rate(context, intent, lang, rest)
     elif verb in ("tz", "timezone", "时区"):
-        await settling.timezone(context, intent, lang, rest)
+        await settle_up.timezone(context, intent, lang, rest)
     elif verb in ("delete", "del", "rm", "remove"):
         await housekeeping.delete(context, intent, lang, rest)
     elif verb == "clear":
@@ -102,7 +102,7 @@ async def _report(context: CustomContext, intent: Intent, lang: str, args: list[
     book = await open_book(s.ledger, chat_id, month)
     edited = await changed(s.store.engine, chat_id)
     text = await asyncio.to_thread(ledger_text, lang, book, month, edited, tz)
-    await settling.send_lines(context, chat_id, text)
+    await settle_up.send_lines(context, chat_id, text)
 
 
 async def _export(context: CustomContext, intent: Intent, lang: str, args: list[str]) -> None:
