@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -19,7 +20,18 @@ from openpyxl import load_workbook
 
 from testsupport.fakes.telegram_server import FakeTelegram, user
 
-from .conftest import GROUP, OTHER_GROUP, Receipts, button, last_edit, post, press, receipt, say
+from .conftest import (
+    GROUP,
+    OTHER_GROUP,
+    Receipts,
+    button,
+    last_edit,
+    post,
+    press,
+    receipt,
+    say,
+    services_of,
+)
 
 ALICE = user(1001, "en", first_name="Alice", username="alice")
 BEN = user(1002, "en", first_name="Ben", username="benny")
@@ -266,3 +278,24 @@ async def test_a_personal_ledger_in_chinese(tg: FakeTelegram, start_bot: Any) ->
     assert "商家 午饭 → 食堂" in shown.text
     helptext = await say(tg, "/receipts help", li, None)
     assert "Telegram 不向机器人提供群成员列表" in helptext.text and "/spent" in helptext.text
+
+
+async def test_a_card_sent_before_the_upgrade_still_confirms(
+    tg: FakeTelegram, receipts: Receipts, start_bot: Any
+) -> None:
+    """Cards sent before buttons carried tokens carry the receipt's id; they still work in
+    their own chat, for the payer."""
+    bot = await start_bot()
+    card = await post(tg, receipts.photo(401, receipt("12.00")), ALICE)
+    ledger = services_of(bot).ledger
+    assert await ledger.entries(GROUP) == []  # pending
+    old = f"rc:{await ledger.last_id(GROUP)}:ok"
+    assert (await replayed(tg, old, ALICE)).params["show_alert"]  # another chat: nothing
+    before = len(tg.calls_of("answerCallbackQuery"))
+    tg.press(tg.message_of(card), old, BEN)
+    [refused] = await tg.wait_for(lambda f: f.calls_of("answerCallbackQuery")[before:])
+    assert refused.params["show_alert"]
+    tg.press(tg.message_of(card), old, ALICE)
+    await tg.wait_for(lambda f: f.calls_of("editMessageText"))
+    assert "Saved as <b>#1</b>" in last_edit(tg).text
+    assert [e.total for e in await ledger.entries(GROUP)] == [Decimal("12.00")]

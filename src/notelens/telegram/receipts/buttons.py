@@ -67,9 +67,15 @@ async def seen(s: Services, chat_id: int, press: Press) -> None:
     await s.ledger.members.seen(chat_id, user.id, display_name(user), user.username)
 
 
-async def in_chat(s: Services, token: str, chat_id: int) -> Entry | None:
-    """The entry a button names, if it belongs to the chat the button was pressed in."""
-    entry = await s.ledger.by_token(token)
+async def in_chat(
+    s: Services, token: str, chat_id: int, *, old_ids: bool = False
+) -> Entry | None:
+    """The entry a button names, if it belongs to the chat the button was pressed in.
+    `old_ids`: digits are the id a card sent before tokens carried (a token never is)."""
+    if old_ids and token.isdigit():
+        entry = await s.ledger.get(int(token))
+    else:
+        entry = await s.ledger.by_token(token)
     return entry if entry is not None and entry.chat_id == chat_id else None
 
 

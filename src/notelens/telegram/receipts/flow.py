@@ -110,7 +110,7 @@ async def decide(
 ) -> Outcome:
     """Confirm (or add a flagged duplicate anyway) or discard a pending entry."""
     ledger = services.ledger
-    entry = await in_chat(services, token, chat_id)
+    entry = await in_chat(services, token, chat_id, old_ids=True)
     if entry is None or entry.status != PENDING or entry.is_transfer:
         return Outcome(alert=plain(lang, "cb_stale"))
     # The payer decides what counts as theirs (or an admin), not whoever asked for the reading.
