@@ -11,7 +11,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 
+from notelens.store import migrate
 from tests.conftest import model_env
 from testsupport.fakes.openai_server import FakeOpenAI
 from testsupport.imagegen.text import EN_SENTENCES, render_lines
@@ -124,6 +126,5 @@ def test_notes_from_a_plain_install_in_another_folder(
     env["DATABASE_PATH"] = str(work / "data" / "notelens.db")
     upgraded = notelens("db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
-    versions = ROOT / "src/notelens/store/migrations/versions"
-    head = max(p.name[:4] for p in versions.glob("0*.py"))
+    head = ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
     assert f"schema at revision {head}" in upgraded.stderr

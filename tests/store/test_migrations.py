@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import URL
@@ -23,9 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from notelens.config import Settings
 from notelens.pipeline.errors import ConfigError
 from notelens.store import Store, legacy, migrate
-from notelens.store.engine import database_url, make_engine, normalise_url
+from notelens.store.engine import database_url, make_engine, normalise_url, writing
 from notelens.store.receipts import CONFIRMED, PENDING, Ledger
 from notelens.store.schema import metadata
+from notelens.telegram.receipts.book import open_book
 
 HEAD = "0005"
 NEXT = f"{int(HEAD) + 1:04d}"
@@ -287,3 +289,67 @@ def test_database_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for bad in ("mysql://u@h/d", "not a url", "sqlite://"):
         with pytest.raises(ConfigError, match="DATABASE_URL"):
             normalise_url(bad)
+
+
+async def test_a_database_at_0003_keeps_what_its_receipts_meant(db_url: URL) -> None:
+    """Receipts confirmed before 0004 were split equally among the people who posted in
+    their chat, month and currency: after the upgrade they still are, and those people are
+    the ledger's members."""
+    engine = make_engine(db_url)
+    rows = [  # (seq, status, poster, name, month, currency, total)
+        (1, CONFIRMED, 7, "Alice", "2026-10", "CNY", "90.00"),
+        (2, CONFIRMED, 8, "Bob", "2026-10", "CNY", "30.00"),
+        (3, CONFIRMED, 7, "Alice W", "2026-10", "JPY", "1000"),
+        (4, CONFIRMED, 9, "Carol", "2026-11", "CNY", "60.00"),
+        (None, PENDING, 8, "Bob", "2026-11", "CNY", "5.00"),
+    ]
+    try:
+        async with writing(engine) as conn:
+            await conn.run_sync(lambda c: command.upgrade(migrate.alembic_config(c), "0003"))
+            await conn.execute(sa.text("INSERT INTO chats VALUES (-100, 0, 5, 1.5)"))
+            for seq, status, poster, name, month, currency, total in rows:
+                await conn.execute(
+                    sa.text(
+                        "INSERT INTO receipts (chat_id, seq, status, poster_id, poster_name,"
+                        " requester_id, posted_at, receipt_date, month, currency, total, items,"
+                        " created_at) VALUES (-100, :seq, :status, :poster, :name, :poster,"
+                        " :posted, :day, :month, :currency, :total, '[]', 1e12)"
+                    ),
+                    {
+                        "seq": seq,
+                        "status": status,
+                        "poster": poster,
+                        "name": name,
+                        "posted": 1.79e9 + (seq or 9),
+                        "day": f"{month}-05",
+                        "month": month,
+                        "currency": currency,
+                        "total": total,
+                    },
+                )
+    finally:
+        await engine.dispose()
+    store = await Store(db_url).open()
+    try:
+        assert await store.schema_revision() == HEAD
+        ledger = Ledger(store)
+        members = await ledger.members.active(-100)
+        assert [(m.member_id, m.name) for m in members] == [
+            (7, "Alice W"),
+            (8, "Bob"),
+            (9, "Carol"),
+        ]
+        entries = {e.seq: e for e in await ledger.entries(-100)}
+        tokens = {e.token for e in entries.values()}
+        assert len(tokens) == 4 and all(t and len(t) == 12 for t in tokens)
+        splits = await ledger.splits.of_chat(-100)
+        sharing = {seq: set(splits[e.receipt_id].weights) for seq, e in entries.items()}  # type: ignore[index]
+        assert sharing == {1: {7, 8}, 2: {7, 8}, 3: {7}, 4: {9}}
+        [pending] = [
+            s for rid, s in splits.items() if rid not in {e.receipt_id for e in entries.values()}
+        ]
+        assert set(pending.weights) == {7, 8, 9}
+        book = await open_book(ledger, -100)
+        assert book.balances() == {"CNY": {7: 3000, 8: -3000, 9: 0}, "JPY": {7: 0}}
+    finally:
+        await store.close()

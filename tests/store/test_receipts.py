@@ -14,7 +14,8 @@ import pytest
 
 from notelens.pipeline.tasks.receipt import LineItem, Receipt
 from notelens.store import Store
-from notelens.store.receipts import CONFIRMED, PENDING, Entry, Ledger
+from notelens.store.receipt_history import Actor, changed, history
+from notelens.store.receipts import CONFIRMED, PENDING, TRANSFER, Entry, Ledger
 from notelens.store.schema import receipts
 
 GROUP, OTHER = -1001234567890, -1009876543210
@@ -151,3 +152,117 @@ async def test_auto_mode_set_by_another_process(store: Store, ledger: Ledger) ->
         assert not await ledger.is_auto(GROUP) and not ledger.auto(GROUP)
     finally:
         await other.close()
+
+
+# --- shared expenses ---------------------------------------------------------------------
+
+
+async def test_members_their_usernames_and_leaving(ledger: Ledger) -> None:
+    members = ledger.members
+    await members.seen(GROUP, 1, "Alice", "Alice_W", active=True)
+    await members.seen(GROUP, 2, "Ben", None)  # seen only: not a member
+    await members.seen(OTHER, 3, "Carol", "carol", active=True)
+    assert [m.name for m in await members.active(GROUP)] == ["Alice"]
+    found = await members.by_username(GROUP, "@alice_w")
+    assert found is not None and (found.member_id, found.name) == (1, "Alice")
+    assert await members.by_username(GROUP, "carol") is None  # another chat's
+    await members.seen(GROUP, 2, "Ben", "alice_w")  # the username moved to another account
+    moved = await members.by_username(GROUP, "alice_w")
+    assert moved is not None and moved.member_id == 2 and not moved.active
+    await members.seen(GROUP, 1, "Alice Liddell", None)  # a rename keeps membership
+    assert [m.name for m in await members.active(GROUP)] == ["Alice Liddell"]
+    assert await members.leave(GROUP, 1) and not await members.leave(GROUP, 1)
+    assert await members.active(GROUP) == [] and 1 in await members.known(GROUP)
+
+
+async def test_participants_claims_and_history(ledger: Ledger) -> None:
+    e = await ledger.add_pending(entry(GROUP, 1, "30"), {1: Decimal(1), 2: Decimal(2)})
+    assert e.receipt_id is not None and e.token is not None and len(e.token) == 12
+    rid = e.receipt_id
+    assert await ledger.by_token(e.token) == await ledger.get(rid)
+    assert (await ledger.splits.get(rid)).weights == {1: Decimal(1), 2: Decimal(2)}
+    assert await ledger.splits.toggle(rid, 2, "Ben", None) is False
+    assert await ledger.splits.toggle(rid, 1, "Alice", None) is None  # the last one stays
+    await ledger.confirm(rid)
+    actor = Actor(1, "Alice")
+    assert await ledger.splits.toggle(rid, 3, "Carol", actor) is True
+    assert await ledger.splits.toggle_claim(rid, 0, 3) is None  # claiming is not open
+    assert await ledger.splits.set_claiming(rid, True, actor)
+    assert not await ledger.splits.set_claiming(rid, True, actor)  # already open
+    assert await ledger.splits.toggle_claim(rid, 0, 4) is True  # claiming makes one share it
+    assert await ledger.splits.toggle_claim(rid, 0, 3) is True
+    assert await ledger.splits.toggle_claim(rid, 0, 4) is False
+    split = await ledger.splits.get(rid)
+    assert (split.mode, split.claiming, split.claims) == ("items", True, {0: [3]})
+    assert set(split.weights) == {1, 3, 4}
+    assert await ledger.edit(rid, "total", "31.50", actor) == ("30", "31.50")
+    assert await ledger.edit(rid, "date", "2026-11-02", actor) == ("2026-10-05", "2026-11-02")
+    assert [x.receipt_id for x in await ledger.entries(GROUP, "2026-11")] == [rid]
+    lines = await history(ledger.store.engine, rid)
+    assert [(h.field, h.old, h.new) for h in lines] == [
+        ("joined", "3", "Carol"),
+        ("claiming_open", None, None),
+        ("total", "30", "31.50"),
+        ("date", "2026-10-05", "2026-11-02"),
+    ]
+    assert await changed(ledger.store.engine, GROUP) == {rid}
+    await ledger.delete(rid)  # everything hanging off it goes too
+    assert await history(ledger.store.engine, rid) == []
+    assert (await ledger.splits.get(rid)).weights == {}
+
+
+async def test_the_time_zone_decides_months_of_undated_entries(ledger: Ledger) -> None:
+    # 20:00 UTC on 31 October: still October in New York, November in Shanghai.
+    posted = dt.datetime(2026, 10, 31, 20, tzinfo=dt.UTC).timestamp()
+    undated = entry(GROUP, 1, "5", date=None)
+    undated.posted_at = posted
+    dated = entry(GROUP, 1, "6")
+    for e in (undated, dated):
+        await ledger.add_pending(e, tz="America/New_York")
+        await ledger.confirm(e.receipt_id)  # type: ignore[arg-type]
+    assert len(await ledger.entries(GROUP, "2026-10")) == 2
+    assert await ledger.chats.set_timezone(GROUP, "Asia/Shanghai") == 1
+    assert await ledger.chats.timezone(GROUP) == "Asia/Shanghai"
+    assert [e.total for e in await ledger.entries(GROUP, "2026-11")] == [Decimal(5)]
+    await ledger.chats.set_currency(GROUP, "CNY")
+    await ledger.chats.set_rate(GROUP, "USD", Decimal("7.10"))
+    await ledger.chats.set_rate(GROUP, "JPY", Decimal("0.048"))
+    await ledger.chats.set_rate(GROUP, "JPY", None)
+    assert (
+        await ledger.chats.currency(GROUP) == "CNY" and await ledger.chats.currency(OTHER) is None
+    )
+    assert await ledger.chats.rates(GROUP) == {"USD": Decimal("7.10")}
+
+
+async def test_forget_takes_a_person_out_of_shared_expenses(ledger: Ledger) -> None:
+    theirs = await ledger.add_pending(entry(GROUP, 2, "10"), {2: Decimal(1)})
+    shared = await ledger.add_pending(entry(GROUP, 1, "30"), {1: Decimal(1), 2: Decimal(1)})
+    paid = entry(GROUP, 1, "5", kind=TRANSFER, payee_id=2)
+    await ledger.add_pending(paid, {2: Decimal(1)})
+    for e in (theirs, shared, paid):
+        await ledger.confirm(e.receipt_id)  # type: ignore[arg-type]
+    rid = shared.receipt_id
+    assert rid is not None
+    await ledger.splits.set_claiming(rid, True, Actor(2, "Ben"))
+    await ledger.splits.toggle_claim(rid, 0, 2)
+    await ledger.members.seen(GROUP, 2, "Ben", "benny", active=True)
+    await ledger.changes.add(GROUP, rid, 2, "edit", {"field": "total", "value": "1"})
+    assert await ledger.forget(2) == 1
+    assert [e.receipt_id for e in await ledger.entries(GROUP)] == [rid]  # theirs, and to them
+    split = await ledger.splits.get(rid)
+    assert split.weights == {1: Decimal(1)} and split.claims == {}
+    [line] = await history(ledger.store.engine, rid)
+    assert (line.field, line.actor_name) == ("claiming_open", None)
+    assert await ledger.members.known(GROUP) == {}
+
+
+async def test_a_change_is_taken_once(ledger: Ledger) -> None:
+    e = await ledger.add_pending(entry(GROUP, 1, "30"))
+    token = await ledger.changes.add(GROUP, e.receipt_id, 1, "edit", {"value": "完"})  # type: ignore[arg-type]
+    change = await ledger.changes.get(token)
+    assert change is not None and change.payload == {"value": "完"}
+    assert await asyncio.gather(ledger.changes.take(token), ledger.changes.take(token)) in (
+        [True, False],
+        [False, True],
+    )
+    assert await ledger.changes.get(token) is None

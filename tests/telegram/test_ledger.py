@@ -16,10 +16,20 @@ from telegram.error import NetworkError
 
 from notelens.pipeline.tasks.receipt import LineItem, Receipt
 from notelens.store import Store
+from notelens.store.ledger_splits import Split
 from notelens.telegram.admins import AdminCache
-from notelens.telegram.ledger import Entry, Ledger, message_link, month_of
+from notelens.telegram.ledger import TRANSFER, Entry, Ledger, message_link, month_of
 from notelens.telegram.media import is_receipt_caption
-from notelens.telegram.receipts.views import amount, csv_bytes, ledger_text, parse_month, split_text
+from notelens.telegram.receipts.book import Book
+from notelens.telegram.receipts.export import csv_bytes, xlsx_bytes
+from notelens.telegram.receipts.people import Mention, Person, tokens
+from notelens.telegram.receipts.views import (
+    amount,
+    balance_text,
+    ledger_text,
+    parse_month,
+    split_text,
+)
 
 GROUP, OTHER = -1001234567890, -1009876543210
 BOT = "notelens_test_bot"
@@ -147,25 +157,91 @@ def test_amounts_follow_babels_currency_digits() -> None:
     assert amount(Decimal("-3.5"), "KWD") == "-3.500 KWD"
 
 
+def _book(entries: list[Entry], **kw: Any) -> Book:
+    """Entries shared equally by everyone who posted one (each id named P<id>)."""
+    people = {e.poster_id: Decimal(1) for e in entries}
+    splits = {e.receipt_id: Split(weights=dict(people)) for e in entries}
+    names = {p: f"P{p}" for p in people}
+    return Book(GROUP, entries, splits, names, **kw)  # type: ignore[arg-type]
+
+
 def test_csv_is_excel_friendly_and_defused() -> None:
     e = entry(GROUP, 1, "12.30", merchant="=HYPERLINK(1)", receipt_id=1, seq=5)
-    e.poster_name = "@bob"
-    data = csv_bytes([e])
+    book = _book([e])
+    book.names[1] = "@bob"
+    data = csv_bytes(book)
     assert data.startswith(b"\xef\xbb\xbf")
     [row] = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
     assert row["merchant"] == "'=HYPERLINK(1)" and row["poster_name"] == "'@bob"
     assert row["total"] == "12.30" and row["number"] == "5"
     assert row["message_link"] == "https://t.me/c/1234567890/7"
+    assert row["kind"] == "receipt" and row["shares"] == "'@bob: 12.30"
+
+
+def test_xlsx_has_a_sheet_per_month_with_numbers_and_no_formulas() -> None:
+    from openpyxl import load_workbook
+
+    october = entry(GROUP, 1, "90.00", merchant="=1+1", receipt_id=1, seq=1)
+    november = entry(GROUP, 2, "30.00", receipt_id=2, seq=2, date=dt.date(2026, 11, 2))
+    back = entry(GROUP, 2, "15.00", receipt_id=3, seq=3, kind=TRANSFER, payee_id=1)
+    book = _book([october, back])
+    workbook = load_workbook(io.BytesIO(xlsx_bytes(book)))
+    assert workbook.sheetnames == ["2026-10"]  # the payment back is dated in October too
+    rows = list(workbook["2026-10"].iter_rows(values_only=True))
+    header, first, payment = rows[0], rows[1], rows[2]
+    assert header[:3] == ("number", "date", "posted_at") and header[-1] == "shares"
+    assert first[5] == "=1+1" and workbook["2026-10"]["F2"].data_type == "s"  # text, not a formula
+    assert first[7] == 90 and first[12] == "P1: 45.00; P2: 45.00"  # P2 paid one back
+    assert payment[10] == "transfer" and payment[11] == "P1" and payment[12] == "P1: 15.00"
+    book = _book([october, november])
+    assert load_workbook(io.BytesIO(xlsx_bytes(book))).sheetnames == ["2026-10", "2026-11"]
 
 
 def test_texts_escape_and_split_in_few_transfers() -> None:
-    people = [entry(GROUP, p, str(10 * p), seq=p, merchant="<b>&</b>") for p in range(1, 6)]
-    text = ledger_text("en", people, "2026-10")
+    people = [
+        entry(GROUP, p, str(10 * p), seq=p, receipt_id=p, merchant="<b>&</b>") for p in range(1, 6)
+    ]
+    text = ledger_text("en", _book(people), "2026-10")
     assert "&lt;b&gt;&amp;&lt;/b&gt;" in text and "<b>&</b>" not in text
-    split = split_text("en", people, "2026-10")
-    assert 1 <= split.count("→") <= 4
-    assert "about 30.00 CNY each" in split
-    assert "No receipts" in ledger_text("en", [], None)
+    assert "#1 · 2026-10-05 · &lt;b&gt;&amp;&lt;/b&gt; · 10.00 CNY · P1 · 👥5" in text
+    split = split_text("en", _book(people))
+    assert 1 <= split.count("→") <= 4  # 150 among five: 30 each
+    assert "• P1 → P5: <b>20.00 CNY</b>" in split
+    assert "No receipts" in ledger_text("en", _book([]), None)
+    balance = balance_text("en", _book(people))
+    assert "• P5: <b>+20.00 CNY</b> (is owed)" in balance
+    assert "• P1: <b>−20.00 CNY</b> (owes)" in balance
+
+
+def test_rates_settle_other_currencies_in_the_default() -> None:
+    cny = entry(GROUP, 1, "71.00", seq=1, receipt_id=1)
+    usd = entry(GROUP, 2, "10.00", "USD", seq=2, receipt_id=2)
+    plain = split_text("en", _book([cny, usd]))
+    assert "• P2 → P1: <b>35.50 CNY</b>" in plain and "• P1 → P2: <b>5.00 USD</b>" in plain
+    folded = split_text("en", _book([cny, usd], currency="CNY", rates={"USD": Decimal("7.10")}))
+    assert "USD</b>" not in folded and "1 USD = 7.10 CNY" in folded
+    assert "Everyone is even" in folded  # 71.00 CNY against 10 USD = 71.00 CNY
+
+
+def test_words_keep_mentions_whole_with_utf16_offsets() -> None:
+    text = "/receipts share 3 😀 @anna 2 Dave Smith 1 @notelens_test_bot"
+    dave = User(77, "Dave", False, last_name="Smith")
+    units = [len(text[:i].encode("utf-16-le")) // 2 for i in range(len(text) + 1)]
+    at_anna, at_dave, at_bot = text.index("@anna"), text.index("Dave"), text.index("@notelens")
+    entities = [
+        MessageEntity(MessageEntity.BOT_COMMAND, 0, 9),
+        MessageEntity(MessageEntity.MENTION, units[at_anna], 5),
+        MessageEntity(MessageEntity.TEXT_MENTION, units[at_dave], 10, user=dave),
+        MessageEntity(MessageEntity.MENTION, units[at_bot], 18),
+    ]
+    message = Message(
+        1, dt.datetime.now(dt.UTC), Chat(GROUP, "supergroup"), text=text, entities=entities
+    )
+    words = tokens(message, BOT)
+    assert words[:4] == ["/receipts", "share", "3", "😀"]
+    assert words[4] == Mention("@anna") and words[5] == "2"
+    assert words[6] == Mention("Dave Smith", Person(77, "Dave Smith", None)) and words[7] == "1"
+    assert len(words) == 8  # the bot's own mention is not a person
 
 
 def _message(caption: str, chat_type: str = "supergroup", mention: bool = False) -> Message:

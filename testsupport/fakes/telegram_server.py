@@ -289,11 +289,25 @@ class FakeTelegram(ThreadedServer):
         chat_id: int | None = None,
         reply_to: int | None = None,
         as_chat: bool = False,
+        text_mentions: dict[str, dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """A text message; commands and @mentions get their entities like Telegram's. With
-        `as_chat`, sent by an anonymous admin: from GroupAnonymousBot, on behalf of the chat."""
+        `as_chat`, sent by an anonymous admin: from GroupAnonymousBot, on behalf of the chat.
+        `text_mentions` maps words of the text to users: a name picked from the member list
+        (a `text_mention`, how Telegram names people who have no username)."""
         sender = sender or user()
         content: dict[str, Any] = {"text": text, **_entities("entities", text)}
+        for shown, person in (text_mentions or {}).items():
+            at = text.index(shown)
+            entity = {
+                "type": "text_mention",
+                "offset": _utf16_len(text[:at]),
+                "length": _utf16_len(shown),
+                "user": person,
+            }
+            content["entities"] = sorted(
+                [*content.get("entities", []), entity], key=lambda e: e["offset"]
+            )
         if as_chat:
             sender = {**ANONYMOUS_ADMIN, "language_code": sender.get("language_code")}
             content["sender_chat"] = self.chat_for(sender, chat_id)
@@ -609,9 +623,13 @@ class FakeTelegram(ThreadedServer):
         if message is None:
             return _bad_request("Bad Request: message to edit not found")
         text = str(params.get("text", ""))
-        if message.get("text") == text:
+        markup = params.get("reply_markup") or None
+        if message.get("text") == text and message.get("reply_markup") == markup:
             return _bad_request("Bad Request: message is not modified")
         message = {**message, "text": text, "edit_date": int(time.time())}
+        message.pop("reply_markup", None)
+        if markup:
+            message["reply_markup"] = markup
         self.messages[key] = message
         return message
 

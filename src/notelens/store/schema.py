@@ -64,6 +64,8 @@ chats = sa.Table(
     sa.Column("receipts_auto", sa.Integer, nullable=False, server_default="0"),
     sa.Column("next_seq", sa.Integer, nullable=False, server_default="1"),
     sa.Column("updated_at", Time, nullable=False),
+    sa.Column("currency", sa.Text),  # the ledger's default currency (settling up, /spent)
+    sa.Column("timezone", sa.Text),  # an IANA name deciding months; NULL: the server's
 )
 
 # Each chat's receipt ledger. `seq` (the number people type in `/receipts delete N`) is
@@ -94,11 +96,97 @@ receipts = sa.Table(
     sa.Column("bot_message_id", Id),
     sa.Column("created_at", Time, nullable=False),
     sa.Column("confirmed_at", Time),
+    # receipt (a photo) | manual (/spent) | transfer (a payment back from poster to payee)
+    sa.Column("kind", sa.Text, nullable=False, server_default="receipt"),
+    # What buttons carry instead of the id: random, so a button cannot be made up.
+    sa.Column("token", sa.Text),
+    sa.Column("split_mode", sa.Text, nullable=False, server_default="equal"),
+    sa.Column("claiming", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("payee_id", Id),
     sa.UniqueConstraint("chat_id", "seq"),
     sa.Index("receipts_chat_month", "chat_id", "status", "month"),
     sa.Index("receipts_poster", "poster_id"),
     sa.Index("receipts_requester", "requester_id"),
+    sa.Index("receipts_token", "token", unique=True),
+    sa.Index("receipts_payee", "payee_id"),
     sqlite_autoincrement=True,
+)
+
+# A ledger's members: who posted, was named, or joined (`active`); also people seen using
+# the ledger (not active), so that an @username can be matched to an id.
+ledger_members = sa.Table(
+    "ledger_members",
+    metadata,
+    sa.Column("chat_id", Id, primary_key=True, autoincrement=False),
+    sa.Column("member_id", Id, primary_key=True, autoincrement=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("username", sa.Text),  # lower case, without @
+    sa.Column("active", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("updated_at", Time, nullable=False),
+    sa.Index("ledger_members_username", "chat_id", "username"),
+    sa.Index("ledger_members_member", "member_id"),
+)
+
+# Who shares an entry: by weight, or by an exact amount (split_mode "exact").
+receipt_shares = sa.Table(
+    "receipt_shares",
+    metadata,
+    sa.Column("receipt_id", Id, primary_key=True, autoincrement=False),
+    sa.Column("member_id", Id, primary_key=True, autoincrement=False),
+    sa.Column("weight", sa.Text, nullable=False, server_default="1"),
+    sa.Column("amount", sa.Text),
+    sa.Index("receipt_shares_member", "member_id"),
+)
+
+# Items people said they had (split_mode "items"): one row per person and item.
+receipt_claims = sa.Table(
+    "receipt_claims",
+    metadata,
+    sa.Column("receipt_id", Id, primary_key=True, autoincrement=False),
+    sa.Column("item_index", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("member_id", Id, primary_key=True, autoincrement=False),
+    sa.Index("receipt_claims_member", "member_id"),
+)
+
+# Every change to a confirmed entry, as a line of its history.
+receipt_history = sa.Table(
+    "receipt_history",
+    metadata,
+    sa.Column("history_id", Id, primary_key=True, autoincrement=True),
+    sa.Column("receipt_id", Id, nullable=False),
+    sa.Column("at", Time, nullable=False),
+    sa.Column("actor_id", Id),
+    sa.Column("actor_name", sa.Text),
+    sa.Column("field", sa.Text, nullable=False),
+    sa.Column("old", sa.Text),
+    sa.Column("new", sa.Text),
+    sa.Index("receipt_history_receipt", "receipt_id"),
+    sa.Index("receipt_history_actor", "actor_id"),
+)
+
+# Exchange rates a chat set: 1 `currency` = `rate` of the chat's default currency.
+ledger_rates = sa.Table(
+    "ledger_rates",
+    metadata,
+    sa.Column("chat_id", Id, primary_key=True, autoincrement=False),
+    sa.Column("currency", sa.Text, primary_key=True),
+    sa.Column("rate", sa.Text, nullable=False),
+    sa.Column("updated_at", Time, nullable=False),
+)
+
+# A change someone asked for (an edit, new shares), waiting for its button.
+ledger_changes = sa.Table(
+    "ledger_changes",
+    metadata,
+    sa.Column("token", sa.Text, primary_key=True),
+    sa.Column("chat_id", Id, nullable=False),
+    sa.Column("receipt_id", Id, nullable=False),
+    sa.Column("requester_id", Id, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),  # JSON
+    sa.Column("created_at", Time, nullable=False),
+    sa.Index("ledger_changes_receipt", "receipt_id"),
+    sa.Index("ledger_changes_created", "created_at"),
 )
 
 # The archive's and the HTTP API's tables join this metadata (Alembic compares them too).

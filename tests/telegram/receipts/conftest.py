@@ -10,8 +10,10 @@ from typing import Any
 import numpy as np
 import pytest
 from PIL import Image
+from telegram.ext import AIORateLimiter
 
 from notelens.pipeline.images import hash_distance, open_image, perceptual_hash
+from notelens.telegram import app as telegram_app
 from testsupport.fakes.openai_server import FakeOpenAI, Recorded, Reply, default_responder, text
 from testsupport.fakes.telegram_server import GROUP_ID, Call, FakeTelegram, user
 
@@ -81,6 +83,18 @@ class Receipts:
 @pytest.fixture
 def receipts(fake_model: FakeOpenAI) -> Receipts:
     return Receipts(fake_model)
+
+
+@pytest.fixture
+def busy_groups(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Telegram lets a bot send about 20 messages a minute to one group, and the bot's rate
+    limiter waits for that (a message every 3 s after the first 20); a test that plays a
+    whole trip in a few seconds needs more."""
+
+    def limiter(**kw: Any) -> AIORateLimiter:
+        return AIORateLimiter(group_max_rate=10_000, **kw)
+
+    monkeypatch.setattr(telegram_app, "AIORateLimiter", limiter)
 
 
 # --- driving the chat ----------------------------------------------------------------------

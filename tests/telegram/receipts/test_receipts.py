@@ -13,6 +13,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from PIL import Image
 from sqlalchemy import text as sql
 
@@ -125,8 +126,11 @@ async def test_current_month_uses_the_posting_date_without_a_receipt_date(
     assert "1 张小票" in ledger.text and "42.00 CNY" in ledger.text
 
 
+@pytest.mark.usefixtures("busy_groups")
 async def test_split_and_export(tg: FakeTelegram, receipts: Receipts, start_bot: Any) -> None:
     await start_bot()
+    for person in (ALICE, BOB, CAROL):  # everyone in the ledger shares what is posted
+        assert "joined this ledger" in (await say(tg, "/receipts join", person)).text
     await add(tg, receipts.photo(10, receipt("90.00")), ALICE)
     await add(tg, receipts.photo(11, receipt("30.00")), BOB)
     await add(tg, receipts.photo(12, receipt("45.50", date="2026-10-20")), CAROL)
@@ -135,15 +139,15 @@ async def test_split_and_export(tg: FakeTelegram, receipts: Receipts, start_bot:
     await add(tg, receipts.photo(15, receipt("500", "JPY")), BOB)
 
     split = await say(tg, "/receipts split 2026-10", BOB)
-    # CNY: 180 among three → 60 each: Bob owes Alice 30. JPY: 1500 among two → 750 each.
+    # CNY: 180 among three → 60 each: Bob owes Alice 30. JPY: 1500 among three → 500 each.
     assert "1002" not in split.text  # names are shown, not ids
+    assert "every month" in split.text  # a month asked for: settling up is over all time
     lines = split.text.splitlines()
     assert "• Bob → Alice Liddell: <b>30.00 CNY</b>" in lines
-    assert "• Bob → Alice Liddell: <b>250 JPY</b>" in lines
+    assert "• Carol → Alice Liddell: <b>500 JPY</b>" in lines
     assert sum("→" in line for line in lines) == 2  # at most n − 1 per currency
-    assert "about 60.00 CNY each" in split.text
-    everything = await say(tg, "/receipts split all", BOB)
-    assert "all time" in everything.text
+    everything = await say(tg, "/receipts split", BOB)
+    assert "all-time balances" in everything.text and "every month" not in everything.text
 
     before = len(tg.calls_of("sendDocument", GROUP))
     tg.send_text("/receipts export", ALICE, chat_id=GROUP)
@@ -164,6 +168,9 @@ async def test_split_and_export(tg: FakeTelegram, receipts: Receipts, start_bot:
         "total",
         "items",
         "message_link",
+        "kind",
+        "participants",
+        "shares",
     ]
     sums: dict[str, Decimal] = defaultdict(Decimal)
     for row in rows:
@@ -172,6 +179,8 @@ async def test_split_and_export(tg: FakeTelegram, receipts: Receipts, start_bot:
     assert [r["number"] for r in rows] == ["1", "2", "3", "4", "5", "6"]
     assert rows[0]["message_link"].startswith("https://t.me/c/1234567890/")
     assert rows[0]["poster_id"] == "1001" and rows[0]["date"] == "2026-10-05"
+    assert rows[0]["participants"] == "Alice Liddell; Bob; Carol"
+    assert rows[0]["shares"] == "Alice Liddell: 30.00; Bob: 30.00; Carol: 30.00"
     assert rows[4]["merchant"].startswith("'=")  # never a live formula
     assert "6 receipts" in doc.text
 
@@ -261,7 +270,8 @@ async def test_duplicates_are_flagged_not_counted(
     # The same file again (forwarded): flagged, with "Add anyway" instead of "Confirm".
     again = await post(tg, data, BOB, unique_id="SAMEFILE0001")
     assert "looks like receipt <b>#1</b>" in again.text and "the same photo" in again.text
-    assert [label for label, _ in again.buttons] == ["➕ Add anyway", "🗑 Discard"]
+    assert [label for label, _ in again.buttons][:2] == ["➕ Add anyway", "🗑 Discard"]
+    assert [label for label, _ in again.buttons][2:] == ["✅ Alice Liddell", "✅ Bob"]
     await press(tg, again, "Discard", BOB)
 
     # A re-encoded, resized copy: near-identical photo.

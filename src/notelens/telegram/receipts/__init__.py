@@ -1,5 +1,7 @@
-"""The receipt ledger of a chat: photos read as receipts, confirmed by the payer, summed
-per month, split and exported."""
+"""The shared-expenses ledger of a chat: receipts read from photos (or `/spent` without one),
+confirmed by the payer, shared by the members who were there (equally, by weight, by exact
+amounts, or by the items each had), paid back, balanced and settled, corrected with a
+history, and exported."""
 
 from __future__ import annotations
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from decimal import Decimal
 
 from PIL import Image
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram import Bot, Message
 
 from ...jobs.types import Job
 from ...pipeline.context import ImageInput
@@ -24,46 +24,16 @@ from ...pipeline.tasks.receipt import ReceiptResult
 from .. import replies
 from ..context import Services
 from ..i18n import plain, t
-from ..ledger import PENDING, Duplicate, Entry
+from ..ledger import PENDING, Entry, Ledger
 from ..runner import Inputs, options, present
-from .views import duplicate_note, paid_by, receipt_body
+from .buttons import Outcome, in_chat, may_manage
+from .cards import closed_card, pending_card, saved_card, view_of
+from .people import Person, remember
 
 log = logging.getLogger(__name__)
 
 # Enough pixels for a pHash (it looks at 32×32), few enough to decode in draft mode.
 HASH_PIXELS = 512 * 512
-
-
-def receipt_markup(lang: str, receipt_id: int, duplicate: bool) -> InlineKeyboardMarkup:
-    """`rc:<id>:ok|add|no`: confirm (or add a flagged duplicate anyway), or discard."""
-    first = (
-        InlineKeyboardButton(t(lang, "btn_add_anyway"), callback_data=f"rc:{receipt_id}:add")
-        if duplicate
-        else InlineKeyboardButton(t(lang, "btn_confirm"), callback_data=f"rc:{receipt_id}:ok")
-    )
-    discard = InlineKeyboardButton(t(lang, "btn_discard"), callback_data=f"rc:{receipt_id}:no")
-    return InlineKeyboardMarkup([[first, discard]])
-
-
-def summary(
-    lang: str,
-    entry: Entry,
-    *,
-    head: str = "",
-    dup: Duplicate | None = None,
-    ask: bool = False,
-    requester_name: str | None = None,
-) -> str:
-    parts = [
-        head,
-        receipt_body(lang, entry.receipt, entry.posted_at),
-        paid_by(lang, entry, requester_name),
-    ]
-    if dup is not None:
-        parts.append(duplicate_note(lang, dup))
-    elif ask:
-        parts.append(t(lang, "receipt_ask"))
-    return "\n".join(p for p in parts if p)
 
 
 def _phash(image: ImageInput, max_pixels: int) -> str:
@@ -91,10 +61,15 @@ async def read_receipt(services: Services, bot: Bot, job: Job, inputs: Inputs) -
         return await replies.send_html(
             bot, job.chat_id, t(lang, "not_receipt"), reply_to=job.reply_to
         )
+    poster = Person(
+        int(meta.get("poster_id") or job.user_id),
+        str(meta.get("poster_name") or job.user_id),
+        meta.get("poster_username") or None,
+    )
     entry = Entry(
         chat_id=job.chat_id,
-        poster_id=int(meta.get("poster_id") or job.user_id),
-        poster_name=str(meta.get("poster_name") or job.user_id),
+        poster_id=poster.key,
+        poster_name=poster.name,
         posted_at=float(meta.get("posted_at") or time.time()),
         receipt=result.receipt,
         requester_id=job.user_id,
@@ -102,30 +77,26 @@ async def read_receipt(services: Services, bot: Bot, job: Job, inputs: Inputs) -
         file_unique_id=ref.unique_id,
         phash=phash,
     )
-    dup = await services.ledger.duplicate_of(entry)
-    await services.ledger.add_pending(entry)
+    ledger = services.ledger
+    # Whoever posts a receipt is a member; everyone in the ledger shares it by default.
+    await remember(services, job.chat_id, poster, member=True)
+    dup = await ledger.duplicate_of(entry)
+    await ledger.add_pending(
+        entry, await participants(ledger, job.chat_id), await ledger.chats.timezone(job.chat_id)
+    )
     assert entry.receipt_id is not None
-    text = summary(
-        lang, entry, dup=dup, ask=True, requester_name=meta.get("requester_name") or None
-    )
+    view = await view_of(ledger, entry)
+    card = pending_card(lang, view, dup=dup, requester_name=meta.get("requester_name") or None)
     sent = await replies.send_html(
-        bot,
-        job.chat_id,
-        text,
-        reply_to=job.reply_to,
-        reply_markup=receipt_markup(lang, entry.receipt_id, dup is not None),
+        bot, job.chat_id, card.text, reply_to=job.reply_to, reply_markup=card.markup
     )
-    await services.ledger.set_bot_message(entry.receipt_id, sent[-1].message_id)
+    await ledger.set_bot_message(entry.receipt_id, sent[-1].message_id)
     return sent
 
 
-@dataclass
-class Outcome:
-    """What a button press does: an alert for the presser, or a new text (and buttons)."""
-
-    alert: str | None = None
-    text: str | None = None
-    markup: InlineKeyboardMarkup | None = None
+async def participants(ledger: Ledger, chat_id: int) -> dict[int, Decimal]:
+    """Who shares a new entry by default: every member of the chat's ledger."""
+    return {m.member_id: Decimal(1) for m in await ledger.members.active(chat_id)}
 
 
 async def decide(
@@ -133,31 +104,31 @@ async def decide(
     bot: Bot,
     chat_id: int,
     user_id: int,
-    receipt_id: int,
+    token: str,
     action: str,
     lang: str,
 ) -> Outcome:
+    """Confirm (or add a flagged duplicate anyway) or discard a pending entry."""
     ledger = services.ledger
-    entry = await ledger.get(receipt_id)
-    if entry is None or entry.chat_id != chat_id or entry.status != PENDING:
+    entry = await in_chat(services, token, chat_id, old_ids=True)
+    if entry is None or entry.status != PENDING or entry.is_transfer:
         return Outcome(alert=plain(lang, "cb_stale"))
     # The payer decides what counts as theirs (or an admin), not whoever asked for the reading.
-    may = user_id == entry.poster_id or await services.admins.is_admin(bot, chat_id, user_id)
-    if not may:
+    if not await may_manage(services, bot, entry, user_id):
         return Outcome(alert=plain(lang, "cb_not_yours", name=entry.poster_name))
+    assert entry.receipt_id is not None
     if action == "no":
-        await ledger.delete(receipt_id)
-        return Outcome(text=summary(lang, entry, head=t(lang, "receipt_discarded")))
+        view = await view_of(ledger, entry)
+        await ledger.delete(entry.receipt_id)
+        return Outcome.of(closed_card(lang, view, t(lang, "receipt_discarded")))
     if action == "ok":
         # Someone may have confirmed the same receipt since this one was read.
         dup = await ledger.duplicate_of(entry, pending_too=False)
         if dup is not None:
-            return Outcome(
-                text=summary(lang, entry, dup=dup),
-                markup=receipt_markup(lang, receipt_id, duplicate=True),
-            )
-    confirmed = await ledger.confirm(receipt_id, forced=action == "add")
+            return Outcome.of(pending_card(lang, await view_of(ledger, entry), dup=dup))
+    confirmed = await ledger.confirm(entry.receipt_id, forced=action == "add")
     if confirmed is None:
         return Outcome(alert=plain(lang, "cb_stale"))
-    log.info("receipt %s confirmed as #%s in chat %s", receipt_id, confirmed.seq, chat_id)
-    return Outcome(text=summary(lang, confirmed, head=t(lang, "receipt_saved", n=confirmed.seq)))
+    log.info("receipt %s confirmed as #%s in chat %s", entry.receipt_id, confirmed.seq, chat_id)
+    head = t(lang, "receipt_saved", n=confirmed.seq)
+    return Outcome.of(saved_card(lang, await view_of(ledger, confirmed), head))

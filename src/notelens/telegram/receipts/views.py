@@ -1,44 +1,46 @@
-"""What people see of the ledger: a receipt's summary, the month, the split, the CSV.
+"""What people see of the ledger: a receipt's summary, who shares it, the month, balances,
+the proposed transfers, an entry's history.
 
-Pure functions of ledger entries (no Telegram, no database), so they are easy to
-test. Texts are HTML built from `i18n.t`, which escapes every value.
+Pure functions of ledger data (no Telegram, no database), so they are easy to test. Texts
+are HTML built from `i18n.t`, which escapes every value.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from babel.numbers import format_currency
 
+from ...i18n import N_
 from ...pipeline.tasks.receipt import Receipt
+from ...store.ledger_chats import local_day, zone
+from ...store.ledger_splits import EXACT, ITEMS, Split
+from ...store.receipt_history import HistoryLine
 from ..i18n import t
 from ..ledger import Duplicate, Entry
 from ..replies import escape
-from .settlement import balances, settle
+from .book import Book, entry_shares
+from .money import from_minor, in_currency
+from .settlement import settle
 
 MAX_ITEMS_SHOWN = 8
 LOCALES = {"zh": "zh_Hans_CN", "en": "en"}
 MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
-# Characters that make Excel or LibreOffice run a cell as a formula.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-CSV_COLUMNS = (
-    "number",
-    "date",
-    "posted_at",
-    "poster_name",
-    "poster_id",
-    "merchant",
-    "currency",
-    "total",
-    "items",
-    "message_link",
-)
+HISTORY_KEYS = {
+    "total": N_("history_total"),
+    "date": N_("history_date"),
+    "merchant": N_("history_merchant"),
+    "currency": N_("history_currency"),
+    "joined": N_("history_joined"),
+    "left": N_("history_left"),
+    "shares": N_("history_shares"),
+    "claiming_open": N_("history_claiming_open"),
+    "claiming_closed": N_("history_claiming_closed"),
+}
 
 
 # --- numbers, months, names --------------------------------------------------------
@@ -57,6 +59,17 @@ def amount(value: Decimal, currency: str, lang: str = "en") -> str:
     )
 
 
+def signed(value: Decimal, currency: str, lang: str = "en") -> str:
+    """`+65.00 CNY` / `−10.00 CNY` (a balance: who is owed, who owes)."""
+    text = amount(abs(value), currency, lang)
+    return f"+{text}" if value > 0 else f"−{text}" if value < 0 else text
+
+
+def number(value: Decimal, currency: str, lang: str = "en") -> str:
+    """`1,234.50`: an amount without its currency (in lists that name it once)."""
+    return amount(value, currency, lang).rsplit(" ", 1)[0]
+
+
 def amounts(per_currency: dict[str, Decimal], lang: str = "en") -> str:
     return " · ".join(amount(v, c, lang) for c, v in sorted(per_currency.items()))
 
@@ -69,8 +82,8 @@ def parse_month(text: str) -> str | None:
     return f"{int(m.group(1)):04d}-{int(m.group(2)):02d}"
 
 
-def this_month(now: float | None = None) -> str:
-    day = dt.datetime.fromtimestamp(now if now is not None else dt.datetime.now().timestamp())
+def this_month(now: float | None = None, tz: str | None = None) -> str:
+    day = local_day(now if now is not None else dt.datetime.now().timestamp(), tz)
     return f"{day.year:04d}-{day.month:02d}"
 
 
@@ -78,16 +91,12 @@ def period_name(lang: str, month: str | None) -> str:
     return month if month is not None else t(lang, "period_all")
 
 
-def local_time(ts: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(ts).astimezone()
+def local_time(ts: float, tz: str | None = None) -> dt.datetime:
+    return dt.datetime.fromtimestamp(ts, zone(tz)).astimezone(zone(tz))
 
 
-def names_by_person(entries: Iterable[Entry]) -> dict[int, str]:
-    """Each poster's most recent name (people rename themselves)."""
-    names: dict[int, str] = {}
-    for e in sorted(entries, key=lambda e: e.posted_at):
-        names[e.poster_id] = e.poster_name
-    return names
+def entry_date(entry: Entry, tz: str | None = None) -> dt.date:
+    return entry.receipt.date or local_day(entry.posted_at, tz)
 
 
 # --- one receipt ----------------------------------------------------------------------
@@ -99,7 +108,7 @@ def _item_line(name: str, quantity: Decimal | None, value: Decimal | None) -> st
     return f"• {name}{qty}{price}"
 
 
-def receipt_body(lang: str, receipt: Receipt, posted_at: float) -> str:
+def receipt_body(lang: str, receipt: Receipt, posted_at: float, tz: str | None = None) -> str:
     """Merchant, date, total and the first items, with warnings worth a second look."""
     r = receipt
     lines = [
@@ -125,7 +134,7 @@ def receipt_body(lang: str, receipt: Receipt, posted_at: float) -> str:
                 total=amount(r.total, r.currency, lang),
             )
         )
-    if r.date is not None and r.date > local_time(posted_at).date() + dt.timedelta(days=1):
+    if r.date is not None and r.date > local_day(posted_at, tz) + dt.timedelta(days=1):
         lines.append(t(lang, "receipt_future_date"))
     return "\n".join(lines)
 
@@ -136,155 +145,203 @@ def paid_by(lang: str, entry: Entry, requester_name: str | None) -> str:
     return t(lang, "receipt_paid_by", name=entry.poster_name)
 
 
-def duplicate_note(lang: str, dup: Duplicate) -> str:
+def duplicate_note(lang: str, dup: Duplicate, tz: str | None = None) -> str:
     other = dup.other
     reason = t(lang, f"dup_{dup.reason}")
-    when = local_time(other.posted_at).strftime("%Y-%m-%d %H:%M")
+    when = local_time(other.posted_at, tz).strftime("%Y-%m-%d %H:%M")
     if other.seq is not None:
         return t(lang, "receipt_dup", n=other.seq, name=other.poster_name, when=when, reason=reason)
     return t(lang, "receipt_dup_pending", name=other.poster_name, when=when, reason=reason)
 
 
+def transfer_text(lang: str, entry: Entry, payee: str) -> str:
+    return t(
+        lang,
+        "paid_line",
+        payer=entry.poster_name,
+        payee=payee,
+        amount=amount(entry.total, entry.currency, lang),
+    )
+
+
+# --- who shares ----------------------------------------------------------------------------
+
+
+def shares_line(lang: str, entry: Entry, split: Split, names: Mapping[int, str]) -> str:
+    """`👥 Alice 7.84 · Bob 7.83` (and how: by weight, exact amounts, by items)."""
+    parts = entry_shares(entry, split)
+    shown = " · ".join(
+        f"{names.get(p) or p} {number(from_minor(v, entry.currency), entry.currency, lang)}"
+        for p, v in sorted(parts.items(), key=lambda kv: (names.get(kv[0]) or "").casefold())
+    )
+    if split.mode == ITEMS:
+        return t(lang, "shares_by_items", shares=shown, currency=entry.currency)
+    if split.mode == EXACT:
+        return t(lang, "shares_exact", shares=shown, currency=entry.currency)
+    if len(set(split.weights.values())) > 1:
+        return t(lang, "shares_weighted", shares=shown, currency=entry.currency)
+    return t(lang, "shares_equal", shares=shown, currency=entry.currency, n=len(parts))
+
+
+def weights_text(weights: Mapping[int, Decimal], names: Mapping[int, str]) -> str:
+    """`Anna ×2, Ben ×1`: for a history line (the same in every language)."""
+    return ", ".join(f"{names.get(p) or p} ×{w.normalize():f}" for p, w in weights.items())
+
+
+def amounts_text(amounts_: Mapping[int, Decimal], names: Mapping[int, str]) -> str:
+    return ", ".join(f"{names.get(p) or p} {a:f}" for p, a in amounts_.items())
+
+
+def history_text(
+    lang: str, lines: Sequence[HistoryLine], currency: str, tz: str | None = None
+) -> str:
+    """An entry's changes, oldest first (totals shown in the entry's currency's units)."""
+    if not lines:
+        return ""
+
+    def shown(line: HistoryLine, value: str | None) -> str:
+        if value is None:
+            return "—"
+        return number(Decimal(value), currency, lang) if line.field == "total" else value
+
+    out = [t(lang, "history_head")]
+    for line in lines:
+        key = HISTORY_KEYS.get(line.field)
+        if key is None:
+            continue
+        out.append(
+            t(
+                lang,
+                key,
+                when=local_time(line.at, tz).strftime("%Y-%m-%d %H:%M"),
+                who=line.actor_name or t(lang, "someone"),
+                old=shown(line, line.old),
+                new=shown(line, line.new),
+            )
+        )
+    return "\n".join(out)
+
+
 # --- the month --------------------------------------------------------------------------
 
 
-def totals(entries: Iterable[Entry]) -> dict[int, dict[str, Decimal]]:
-    """person → currency → what they paid."""
-    paid: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    for e in entries:
-        paid[e.poster_id][e.currency] += e.total
-    return paid
-
-
-def ledger_text(lang: str, entries: Sequence[Entry], month: str | None) -> str:
+def ledger_text(
+    lang: str, book: Book, month: str | None, edited: set[int] | None = None, tz: str | None = None
+) -> str:
+    """A month's (or all) expenses per person and currency, each entry, the payments back."""
     period = period_name(lang, month)
-    if not entries:
+    expenses = [e for e in book.entries if not e.is_transfer]
+    transfers = [e for e in book.entries if e.is_transfer]
+    if not book.entries:
         return t(lang, "ledger_empty", period=period)
-    names = names_by_person(entries)
-    paid = totals(entries)
+    edited = edited or set()
+    paid: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     counts: dict[int, int] = defaultdict(int)
     grand: dict[str, Decimal] = defaultdict(Decimal)
-    for e in entries:
+    for e in expenses:
+        paid[e.poster_id][e.currency] += e.total
         counts[e.poster_id] += 1
         grand[e.currency] += e.total
-    lines = [t(lang, "ledger_head", period=period, n=len(entries)), "", t(lang, "ledger_people")]
-    for person in sorted(paid, key=lambda p: (names[p].casefold(), p)):
-        lines.append(
-            t(
-                lang,
-                "ledger_person",
-                name=names[person],
-                n=counts[person],
-                amounts=amounts(paid[person], lang),
+    lines = [t(lang, "ledger_head", period=period, n=len(expenses))]
+    if expenses:
+        lines += ["", t(lang, "ledger_people")]
+        for person in sorted(paid, key=lambda p: (book.name(p).casefold(), p)):
+            lines.append(
+                t(
+                    lang,
+                    "ledger_person",
+                    name=book.name(person),
+                    n=counts[person],
+                    amounts=amounts(paid[person], lang),
+                )
             )
+        lines += [t(lang, "ledger_total", amounts=amounts(grand, lang)), "", t(lang, "ledger_list")]
+    for e in expenses:
+        split = book.split(e)
+        line = t(
+            lang,
+            "ledger_line",
+            n=e.seq,
+            date=entry_date(e, tz).isoformat(),
+            merchant=e.receipt.merchant or t(lang, "receipt_no_merchant"),
+            amount=amount(e.total, e.currency, lang),
+            name=book.name(e.poster_id),
         )
-    lines += [t(lang, "ledger_total", amounts=amounts(grand, lang)), "", t(lang, "ledger_list")]
-    for e in entries:
-        lines.append(
-            t(
-                lang,
-                "ledger_line",
-                n=e.seq,
-                date=(e.receipt.date or local_time(e.posted_at).date()).isoformat(),
-                merchant=e.receipt.merchant or t(lang, "receipt_no_merchant"),
-                amount=amount(e.total, e.currency, lang),
-                name=e.poster_name,
+        line += t(lang, "ledger_line_people", n=len(entry_shares(e, split)))
+        if e.receipt_id in edited:
+            line += t(lang, "ledger_line_edited")
+        lines.append(line)
+    if transfers:
+        lines += ["", t(lang, "ledger_transfers")]
+        for e in transfers:
+            lines.append(
+                t(
+                    lang,
+                    "ledger_transfer",
+                    n=e.seq,
+                    date=entry_date(e, tz).isoformat(),
+                    payer=book.name(e.poster_id),
+                    payee=book.name(e.payee_id or 0),
+                    amount=amount(e.total, e.currency, lang),
+                )
             )
-        )
     lines += ["", t(lang, "ledger_foot")]
     return "\n".join(lines)
 
 
-# --- settling up ---------------------------------------------------------------------------
+# --- balances and settling up ----------------------------------------------------------------
 
 
-def split_text(lang: str, entries: Sequence[Entry], month: str | None) -> str:
-    """Per currency: equal shares among those who paid in it; the fewest transfers to get there."""
-    period = period_name(lang, month)
-    if not entries:
-        return t(lang, "split_empty", period=period)
-    names = names_by_person(entries)
-    by_currency: dict[str, dict[int, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    for e in entries:
-        by_currency[e.currency][e.poster_id] += e.total
-    lines = [t(lang, "split_head", period=period)]
-    for currency in sorted(by_currency):
-        paid = by_currency[currency]
-        total = sum(paid.values(), Decimal(0))
-        shares = [paid[p] - b for p, b in balances(paid, currency).items()]
-        lines += [
-            "",
-            t(
-                lang,
-                "split_currency",
-                currency=currency,
-                total=amount(total, currency, lang),
-                n=len(paid),
-                share=amount(max(shares), currency, lang),
-            ),
-        ]
-        transfers = settle(paid, currency)
+def balance_text(lang: str, book: Book) -> str:
+    """Each person's net position per currency, over all time (payments back included)."""
+    per_currency = book.balances()
+    if not any(any(v for v in owed.values()) for owed in per_currency.values()):
+        return t(lang, "balance_even") if book.entries else t(lang, "balance_empty")
+    lines = [t(lang, "balance_head")]
+    for currency in sorted(per_currency):
+        owed = {p: v for p, v in per_currency[currency].items() if v}
+        if not owed:
+            continue
+        lines += ["", f"<b>{escape(currency)}</b>"]
+        for person in sorted(owed, key=lambda p: (-owed[p], book.name(p).casefold())):
+            value = from_minor(owed[person], currency)
+            name, shown = book.name(person), signed(value, currency, lang)
+            if value > 0:
+                lines.append(t(lang, "balance_owed", name=name, amount=shown))
+            else:
+                lines.append(t(lang, "balance_owes", name=name, amount=shown))
+    lines += ["", t(lang, "balance_foot")]
+    return "\n".join(lines)
+
+
+def split_text(lang: str, book: Book) -> str:
+    """The fewest transfers (at most n − 1 per currency) that settle current balances; with
+    a default currency and rates, currencies with a rate are settled in the default one."""
+    merged, folded = in_currency(book.balances(), book.currency, book.rates)
+    if not book.entries:
+        return t(lang, "split_empty")
+    lines = [t(lang, "split_head")]
+    any_transfer = False
+    for currency in sorted(merged):
+        transfers = settle(merged[currency], currency)
         if not transfers:
-            lines.append(t(lang, "split_even"))
+            continue
+        any_transfer = True
+        lines += ["", f"<b>{escape(currency)}</b>"]
         for tr in transfers:
             lines.append(
                 t(
                     lang,
                     "split_transfer",
-                    debtor=names[tr.debtor],
-                    creditor=names[tr.creditor],
+                    debtor=book.name(tr.debtor),
+                    creditor=book.name(tr.creditor),
                     amount=amount(tr.amount, currency, lang),
                 )
             )
+    if not any_transfer:
+        lines.append(t(lang, "split_even"))
+    if folded and book.currency:
+        rates = ", ".join(f"1 {c} = {book.rates[c]:f} {book.currency}" for c in folded)
+        lines += ["", t(lang, "split_rates", rates=rates)]
+    lines += ["", t(lang, "split_foot")]
     return "\n".join(lines)
-
-
-# --- export --------------------------------------------------------------------------------
-
-
-def _cell(text: str | None) -> str:
-    """Text from people or the model, defused so a spreadsheet never runs it as a formula."""
-    text = text or ""
-    return "'" + text if text.startswith(FORMULA_START) else text
-
-
-def _items_cell(receipt: Receipt) -> str:
-    parts = []
-    for i in receipt.items:
-        part = i.name
-        if i.quantity is not None:
-            part += f" x{i.quantity}"
-        if i.amount is not None:
-            part += f" = {i.amount}"
-        parts.append(part)
-    return "; ".join(parts)
-
-
-def csv_bytes(entries: Iterable[Entry]) -> bytes:
-    """UTF-8 with a BOM (so Excel reads Chinese right); amounts as plain decimal strings."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for e in entries:
-        r = e.receipt
-        writer.writerow(
-            [
-                e.seq,
-                r.date.isoformat() if r.date else "",
-                local_time(e.posted_at).isoformat(timespec="seconds"),
-                _cell(e.poster_name),
-                e.poster_id,
-                _cell(r.merchant),
-                r.currency,
-                str(r.total),
-                _cell(_items_cell(r)),
-                e.link or "",
-            ]
-        )
-    return buf.getvalue().encode("utf-8-sig")
-
-
-def csv_name(month: str | None, today: dt.date | None = None) -> str:
-    if month is not None:
-        return f"receipts-{month}.csv"
-    return f"receipts-all-{(today or dt.date.today()).isoformat()}.csv"
