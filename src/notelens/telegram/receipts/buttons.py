@@ -67,9 +67,7 @@ async def seen(s: Services, chat_id: int, press: Press) -> None:
     await s.ledger.members.seen(chat_id, user.id, display_name(user), user.username)
 
 
-async def in_chat(
-    s: Services, token: str, chat_id: int, *, old_ids: bool = False
-) -> Entry | None:
+async def in_chat(s: Services, token: str, chat_id: int, *, old_ids: bool = False) -> Entry | None:
     """The entry a button names, if it belongs to the chat the button was pressed in.
     `old_ids`: digits are the id a card sent before tokens carried (a token never is)."""
     if old_ids and token.isdigit():
