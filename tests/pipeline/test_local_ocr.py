@@ -359,3 +359,38 @@ def test_a_plain_list_and_a_title_keep_their_own_lines() -> None:
         "Groceries\nBuy these on the way home from the office tonight, before the shop closes."
         "\nmilk\neggs\nbrown bread"
     )
+
+
+def test_a_photographed_list_page_keeps_its_title_and_items(engine: LocalOcrEngine) -> None:
+    """A page larger than the detection size (lines found on a reduced copy, read from the
+    page): the title, the paragraph joined, and each item of a plain list on its own line."""
+    from notelens.pipeline.local_ocr import DET_MAX_PIXELS
+
+    lines = [
+        "Shopping list",
+        "",
+        "Buy these on the way home from the office tonight,",
+        "before the shop on the corner closes at eight.",
+        "",
+        "milk",
+        "eggs",
+        "brown bread",
+        "green apples",
+    ]
+    img = render_lines(lines, font_name="en-liberation-sans", size=64, width=1900, margin=120)
+    img = distort.apply(img, "photo", 3)
+    assert img.width * img.height > 1.5 * DET_MAX_PIXELS
+    got = engine.recognize(img).text.split("\n")
+    got = [line for line in got if line]
+    want = [
+        "Shopping list",
+        "Buy these on the way home from the office tonight, before the shop on the corner"
+        " closes at eight.",
+        "milk",
+        "eggs",
+        "brown bread",
+        "green apples",
+    ]
+    assert len(got) == len(want), got
+    for g, w in zip(got, want, strict=True):
+        assert distance(g.lower(), w.lower()) <= 2, (g, w)
