@@ -289,6 +289,7 @@ def main() -> None:
     parser.add_argument("--crops", type=Path, help="write the multi-page photos' crops here")
     parser.add_argument("--scenes", type=int, default=60, help="generated real-like scenes")
     args = parser.parse_args()
+    cv2.setNumThreads(1)  # times are per photo on one core
     if args.quick:
         args.photos, args.ocr_pages, args.scenes = 20, 4, 10
     if args.real:

@@ -57,8 +57,9 @@ def find_pages(small: np.ndarray, max_pages: int) -> list[np.ndarray]:
     quads = _enclosed(edges, min_area) + [(q, None) for q in _line_quads(edges, near, min_area)]
     gray = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
     hsv = cv2.cvtColor(img, cv2.COLOR_RGB2HSV)
+    strokes = _pages._strokes(gray)
     ranked = sorted(
-        (c for q, fill in quads if (c := _judge(q, near, gray, hsv, fill)) is not None),
+        (c for q, fill in quads if (c := _judge(q, near, strokes, hsv, fill)) is not None),
         key=lambda c: -c.score,
     )
     chosen: list[_Candidate] = []
@@ -246,7 +247,7 @@ def _on_border(quad: np.ndarray, shape: tuple[int, int]) -> int:
 
 
 def _judge(
-    quad: np.ndarray, near: np.ndarray, gray: np.ndarray, hsv: np.ndarray, support: float | None
+    quad: np.ndarray, near: np.ndarray, strokes: np.ndarray, hsv: np.ndarray, support: float | None
 ) -> _Candidate | None:
     """A scored candidate, or None when it is no page: a side off the edges, more than one
     side on the photo's border, a cluttered, coloured or unwritten inside, or no page's shape.
@@ -268,7 +269,7 @@ def _judge(
     clutter = float((near[inner > 0] > 0).mean())
     if clutter > MAX_CLUTTER or np.median(hsv[..., 1][inside > 0]) > 80:
         return None
-    if not _pages._has_ink(gray, inside):
+    if not _pages._inked(strokes, inside):
         return None
     return _Candidate(quad, support, clutter, area / (shape[0] * shape[1]))
 

@@ -69,8 +69,7 @@ class PageSplit:
 def split_pages(image: Image.Image, *, max_pages: int = 6) -> PageSplit:
     """Pages of `image` in reading order; the whole image as one page when unsure."""
     try:
-        rgb = np.asarray(image.convert("RGB") if image.mode != "RGB" else image)
-        return _split(image, rgb, max(1, max_pages))
+        return _split(image, max(1, max_pages))
     except Exception as exc:  # a splitter bug must never cost the user their photo
         log.exception("page splitting failed")
         return _whole(image, "single", [f"page detection failed ({type(exc).__name__}); {UNSURE}"])
@@ -92,12 +91,13 @@ def crop_page(rgb: np.ndarray, quad: list[Point]) -> Image.Image:
 # ---------------------------------------------------------------- dispatch
 
 
-def _split(image: Image.Image, rgb: np.ndarray, max_pages: int) -> PageSplit:
-    h, w = rgb.shape[:2]
+def _split(image: Image.Image, max_pages: int) -> PageSplit:
+    w, h = image.size
     if min(h, w) < 16 or h * w < 4096:
         return _whole(image, "single", [])
+    rgb = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
     scale = min(1.0, DETECT_LONG_SIDE / max(h, w))
-    small = _resize(rgb, scale)
+    small = _Small(_resize(rgb, scale))
     border = _border(small)
     if border == "paper":
         return _split_flat(image, rgb, max_pages)
@@ -106,7 +106,7 @@ def _split(image: Image.Image, rgb: np.ndarray, max_pages: int) -> PageSplit:
         return _split_flat(image, rgb, max_pages)  # a dark-mode screen, not a dark desk
     if not quads or not sure:
         return _whole(image, "photo", [UNSURE])
-    sy, sx = small.shape[0] / h, small.shape[1] / w
+    sy, sx = small.gray.shape[0] / h, small.gray.shape[1] / w
     full = [_to_source(q, sx, sy, w, h) for q in quads]
     full = reading_order(full)
     return PageSplit([Page(q, _warp(rgb, q)) for q in full], "photo", [])
@@ -126,14 +126,37 @@ def _resize(rgb: np.ndarray, scale: float) -> np.ndarray:
     return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
 
 
-def _border(small: np.ndarray) -> Literal["paper", "flat", "desk"]:
+class _Small:
+    """The reduced photo that detection works on, with what several of its steps derive from
+    it (grey, HSV, edges, ink strokes) made once."""
+
+    def __init__(self, rgb: np.ndarray) -> None:
+        self.rgb = rgb
+        self.gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        self.hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)
+        self._edges: np.ndarray | None = None
+        self._strokes: dict[bool, np.ndarray] = {}
+
+    @property
+    def edges(self) -> np.ndarray:
+        if self._edges is None:
+            self._edges = _edges(self.gray)
+        return self._edges
+
+    def strokes(self, *, light: bool = False) -> np.ndarray:
+        """Dark strokes (`light`: light ones, as on a dark screen); see `_strokes`."""
+        if light not in self._strokes:
+            self._strokes[light] = _strokes(255 - self.gray if light else self.gray)
+        return self._strokes[light]
+
+
+def _border(small: _Small) -> Literal["paper", "flat", "desk"]:
     """What frames the image. "paper": every side is light paper or one flat colour (a scan,
     a screenshot with a title bar, a stitched strip). "flat": every side is one flat dark
     colour, as on a dark-mode screen but also on a dark, evenly lit desk. "desk": texture,
     grain or a light gradient somewhere, as only a photo has."""
-    gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
-    sat = cv2.cvtColor(small, cv2.COLOR_RGB2HSV)[..., 1]
-    smooth = cv2.GaussianBlur(small, (0, 0), 2.0).astype(np.float32)
+    gray, sat = small.gray, small.hsv[..., 1]
+    smooth = cv2.GaussianBlur(small.rgb, (0, 0), 2.0).astype(np.float32)
     h, w = gray.shape
     t = max(1, min(h, w) // 50)
     strips: list[slice | tuple[slice, slice]] = [np.s_[:t], np.s_[-t:], np.s_[:, :t], np.s_[:, -t:]]
@@ -146,29 +169,29 @@ def _border(small: np.ndarray) -> Literal["paper", "flat", "desk"]:
     return "paper" if light else "flat"
 
 
-def _only_desk_outside(small: np.ndarray, quads: list[np.ndarray]) -> bool:
+def _only_desk_outside(small: _Small, quads: list[np.ndarray]) -> bool:
     """Nothing is written outside the pages, in dark or light strokes: pages on a dark desk,
     where light text on a dark screen would be lost by cropping."""
-    gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+    gray = small.gray
     outside = np.full(gray.shape, 255, np.uint8)
     for q in quads:
         k = max(3, (max(gray.shape) // 100) | 1)  # the pages' own edges are not writing
         # dilating a uint8 mask gives uint8 (OpenCV's stub says any number type)
         near = cv2.dilate(_fill(q, gray.shape), np.ones((k, k), np.uint8))
         outside &= ~cast("npt.NDArray[np.uint8]", near)
-    return not (_has_ink(gray, outside) or _has_ink(255 - gray, outside))
+    return not (_inked(small.strokes(), outside) or _inked(small.strokes(light=True), outside))
 
 
 # ---------------------------------------------------------------- photos
 
 
-def _paper_score(small: np.ndarray) -> np.ndarray:
+def _paper_score(small: _Small) -> np.ndarray:
     """How paper-like each pixel is: bright and nearly colourless, with text filled in."""
-    hsv = cv2.cvtColor(small, cv2.COLOR_RGB2HSV)
+    hsv = small.hsv
     sat: MatLike = hsv[..., 1].astype(np.float32)
     val: MatLike = hsv[..., 2].astype(np.float32)
     # text strokes are dark: a small closing makes the inked interior of a page look like paper
-    k = max(3, (max(small.shape[:2]) // 150) | 1)
+    k = max(3, (max(hsv.shape[:2]) // 150) | 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
     val = cv2.morphologyEx(val, cv2.MORPH_CLOSE, kernel)
     sat = cv2.morphologyEx(sat, cv2.MORPH_OPEN, kernel)
@@ -191,22 +214,25 @@ def _flatten_desk(score: np.ndarray, mask: np.ndarray) -> np.ndarray:
     ys, xs = np.mgrid[0:h:step, 0:w:step]
     x, y = xs.ravel() / w - 0.5, ys.ravel() / h - 0.5
     basis = np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=1)
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    xx, yy = xx / w - 0.5, yy / h - 0.5
+    # the fit is evaluated as a column plus a row plus one product (float32, no full grids)
+    col = (np.arange(h, dtype=np.float32) / h - 0.5)[:, None]
+    row = (np.arange(w, dtype=np.float32) / w - 0.5)[None, :]
     flat = score
     for _ in range(2):
         desk = cv2.erode(255 - mask, np.ones((5, 5), np.uint8))[::step, ::step].ravel() > 0
         if desk.sum() < 50:
             return flat
-        coef, *_ = np.linalg.lstsq(basis[desk], score[::step, ::step].ravel()[desk], rcond=None)
-        fit = coef[0] + coef[1] * xx + coef[2] * yy + coef[3] * xx * xx
-        fit = fit + coef[4] * xx * yy + coef[5] * yy * yy
-        flat = score - fit
+        # least squares by the normal equations: six unknowns, well conditioned on [-½, ½]
+        b, v = basis[desk], score[::step, ::step].ravel()[desk]
+        coef = np.linalg.solve(b.T @ b, b.T @ v)
+        c = coef.astype(np.float32)
+        fit = (c[0] + c[2] * col + c[5] * col * col) + (c[1] + c[4] * col) * row
+        flat = score - (fit + c[3] * row * row)
         mask = _otsu(flat)
     return flat
 
 
-def _detect_photo(small: np.ndarray, max_pages: int) -> tuple[list[np.ndarray], bool]:
+def _detect_photo(small: _Small, max_pages: int) -> tuple[list[np.ndarray], bool]:
     """Page quads on the small image, and whether every paper region made sense."""
     score = _paper_score(small)
     mask = _otsu(score)
@@ -223,29 +249,29 @@ def _detect_photo(small: np.ndarray, max_pages: int) -> tuple[list[np.ndarray], 
         written = _written(small, quads)
         quads, sure = (written, True) if written else (quads, False)
     if not (quads and sure):
-        outlined = _outlined_pages(small, max_pages) or page_outlines.find_pages(small, max_pages)
+        outlined = _outlined_pages(small, max_pages) or page_outlines.find_pages(
+            small.rgb, max_pages
+        )
         if outlined:
             quads, sure = outlined, True
     quads = [q for p in quads for q in _split_gutter(small, p)]
     return quads, sure
 
 
-def _written(small: np.ndarray, quads: list[np.ndarray]) -> list[np.ndarray]:
-    gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
-    return [q for q in quads if _has_ink(gray, _fill(q, gray.shape))]
+def _written(small: _Small, quads: list[np.ndarray]) -> list[np.ndarray]:
+    return [q for q in quads if _inked(small.strokes(), _fill(q, small.gray.shape))]
 
 
-def _outlined_pages(small: np.ndarray, max_pages: int) -> list[np.ndarray]:
+def _outlined_pages(small: _Small, max_pages: int) -> list[np.ndarray]:
     """Pages found by their outlines alone, for cream paper on a pale grey desk, which
     brightness and colour cannot tell apart: every area enclosed by edges (and clear of the
     photo's border) that is page-shaped and paper-like is a page. Only when nothing is
     written anywhere else."""
-    gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
-    hsv = cv2.cvtColor(small, cv2.COLOR_RGB2HSV)
-    h, w = gray.shape
+    hsv = small.hsv
+    h, w = small.gray.shape
     min_area = MIN_PAGE_AREA * h * w
     count, labels, stats, _ = cv2.connectedComponentsWithStats(
-        cv2.bitwise_not(_edges(gray)), connectivity=4
+        cv2.bitwise_not(small.edges), connectivity=4
     )
     pages = []
     rest = np.full((h, w), 255, np.uint8)
@@ -259,22 +285,17 @@ def _outlined_pages(small: np.ndarray, max_pages: int) -> list[np.ndarray]:
         if q is not None and _plausible(q, c, min_area) and _looks_like_paper(hsv, q):
             pages.append(q)
             rest &= ~_fill(q, (h, w))
-    if len(pages) > max_pages or _has_ink(gray, rest):
+    if len(pages) > max_pages or _inked(small.strokes(), rest):
         return []
     return pages
 
 
-def _find_quads(
-    small: np.ndarray, mask: np.ndarray, max_pages: int
-) -> tuple[list[np.ndarray], bool]:
+def _find_quads(small: _Small, mask: np.ndarray, max_pages: int) -> tuple[list[np.ndarray], bool]:
     """Quads for the paper regions of `mask`, and whether every region made sense. A region
     that is no page and holds no writing is bright desk, and is ignored."""
     h, w = mask.shape
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     min_area = MIN_PAGE_AREA * h * w
-    gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
-    hsv = cv2.cvtColor(small, cv2.COLOR_RGB2HSV)
-    edges = None
     quads: list[np.ndarray] = []
     sure = True
     for c in contours:
@@ -284,15 +305,13 @@ def _find_quads(
         cv2.drawContours(region, [c], -1, 255, cv2.FILLED)
         found = _quads_in_region(c, region, min_area)
         if found is None:
-            if edges is None:
-                edges = _edges(gray)
-            found, rest = _cut_at_edges(region, edges, min_area)
-            if _has_ink(gray, rest):
+            found, rest = _cut_at_edges(region, small.edges, min_area)
+            if _inked(small.strokes(), rest):
                 sure = False
         for q in found:
-            if _looks_like_paper(hsv, q):
+            if _looks_like_paper(small.hsv, q):
                 quads.append(q)
-            elif _has_ink(gray, _fill(q, (h, w))):
+            elif _inked(small.strokes(), _fill(q, (h, w))):
                 sure = False
     if len(quads) > max_pages:
         sure = False
@@ -357,12 +376,28 @@ def _cut_at_edges(
 def _has_ink(gray: np.ndarray, mask: np.ndarray) -> bool:
     """Writing: thin strokes much darker than the paper around them, over a little of the
     region (its border, where paper meets a darker desk, does not count)."""
-    k = max(5, (max(gray.shape) // 70) | 1)
+    return _inked(_strokes(gray), mask)
+
+
+def _ink_kernel(shape: tuple[int, ...]) -> int:
+    return max(5, (max(shape[:2]) // 70) | 1)
+
+
+def _strokes(gray: np.ndarray) -> np.ndarray:
+    """Where thin strokes are much darker than the paper around them (the costly part of
+    `_has_ink`, made once per image by callers that ask about several regions)."""
+    k = _ink_kernel(gray.shape)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    strokes: np.ndarray = cv2.morphologyEx(gray, cv2.MORPH_BLACKHAT, kernel) > 40
+    return strokes
+
+
+def _inked(strokes: np.ndarray, mask: np.ndarray) -> bool:
+    """`_has_ink` with the stroke map made already."""
+    k = _ink_kernel(mask.shape)
     inner = cv2.erode(mask, np.ones((k, k), np.uint8))
     if cv2.countNonZero(inner) < 100:
         return False
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
-    strokes = cv2.morphologyEx(gray, cv2.MORPH_BLACKHAT, kernel) > 40
     return float(strokes[inner > 0].mean()) > 0.004
 
 
@@ -496,7 +531,7 @@ def _plausible(
     return region >= 0.9 * area and inter >= 0.95 * max(area, hull) * 0.97
 
 
-def _split_gutter(small: np.ndarray, quad: np.ndarray) -> list[np.ndarray]:
+def _split_gutter(small: _Small, quad: np.ndarray) -> list[np.ndarray]:
     """Cut an open notebook's spread (a landscape quad) at a dark, narrow gutter near its middle."""
     top, right = np.linalg.norm(quad[1] - quad[0]), np.linalg.norm(quad[2] - quad[1])
     if not 1.1 < top / right < 2.2:
@@ -505,7 +540,7 @@ def _split_gutter(small: np.ndarray, quad: np.ndarray) -> list[np.ndarray]:
     m = cv2.getPerspectiveTransform(
         quad.astype(np.float32), np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
     )
-    flat = cv2.warpPerspective(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), m, (w, h))
+    flat = cv2.warpPerspective(small.gray, m, (w, h))
     # column brightness of the paper (upper percentile: text does not count)
     prof: npt.NDArray[np.floating] = np.percentile(
         flat[h // 10 : -h // 10 or None].astype(np.float32), 80, axis=0
