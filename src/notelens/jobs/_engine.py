@@ -35,6 +35,7 @@ from ._workflows import (
     Deliver,
     Runtime,
     RunWhole,
+    SettleAlbum,
     ShowProgress,
     job_to_json,
     job_workflow,
@@ -98,7 +99,7 @@ class JobEngine:
 
     `start()` inside the running event loop (PTB post_init, ASGI lifespan); `stop()` on
     SIGTERM. `media` fetches file references, `deliver(job, outcome)` hands the result
-    over (it runs as a step: at least once).
+    over (it runs as a step: at least once); `settle` turns a gathered album into jobs.
     """
 
     def __init__(
@@ -109,6 +110,7 @@ class JobEngine:
         deliver: Deliver,
         run: RunWhole | None = None,
         show: ShowProgress | None = None,
+        settle: SettleAlbum | None = None,
         pipeline: Pipeline | None = None,
         api: ApiJobStore | None = None,
         api_only: bool = False,
@@ -123,7 +125,9 @@ class JobEngine:
         if api is not None:
             routed = Routed(None if api_only else media, None if api_only else deliver, api)
             media, deliver = routed, routed.deliver
-        self.runtime = Runtime(settings, self.pipeline, media, deliver, PageCache(media), run, show)
+        self.runtime = Runtime(
+            settings, self.pipeline, media, deliver, PageCache(media), run, show, settle
+        )
         self._workers: Workers | None = None
         self._supervisor: asyncio.Task[None] | None = None
 
@@ -202,22 +206,26 @@ class JobEngine:
     async def submit_album(
         self, album_key: str, job_id: str, job: Job, *, partition_key: str | None = None
     ) -> str:
-        """One photo of an album (`album_key`: chat and media_group_id). The first photo's job
-        collects the others; a photo that comes after it closed becomes a job of its own.
-        Returns the id of the job the photo landed in."""
+        """One item of an album (`album_key`: chat and media_group_id), whichever process it
+        reached. The first item's job gathers the others (the gathered jobs go to the
+        `settle` hook); an item that comes after that job closed starts the next gathering
+        job. Returns the id of the job the item landed in."""
         assert self._workers is not None
-        owner = await asyncio.to_thread(self._workers.claim_album, album_key, job_id)
-        if owner == job_id:
-            return await self._enqueue(job_id, job, partition_key, album=True)
-        if await self._album_open(owner):
-            message = {"key": job_id, "media": [m.to_json() for m in job.media]}
-            await DBOS.send_async(owner, message, ALBUM_TOPIC, idempotency_key=job_id)
-            if not await DBOS.get_event_async(owner, ALBUM_CLOSED, timeout_seconds=0):
-                return owner
-            taken = await DBOS.get_event_async(owner, ALBUM_ITEMS, timeout_seconds=30)
-            if taken is not None and job_id in taken:
-                return owner
-        return await self._enqueue(job_id, job, partition_key, album=False)
+        workers = self._workers
+        owner = await asyncio.to_thread(workers.claim_album, album_key, job_id)
+        while owner != job_id:
+            if await self._album_open(owner):
+                message = {"key": job_id, "job": job_to_json(job)}
+                await DBOS.send_async(owner, message, ALBUM_TOPIC, idempotency_key=job_id)
+                if not await DBOS.get_event_async(owner, ALBUM_CLOSED, timeout_seconds=0):
+                    return owner
+                taken = await DBOS.get_event_async(owner, ALBUM_ITEMS, timeout_seconds=30)
+                if taken is not None and job_id in taken:
+                    return owner
+            # Closed without this item (a message to a finished workflow is dropped): this
+            # item's job gathers the album's later items, unless another took over first.
+            owner = await asyncio.to_thread(workers.take_album, album_key, owner, job_id)
+        return await self._enqueue(job_id, job, partition_key, album=True)
 
     async def _album_open(self, owner: str) -> bool:
         for _ in range(50):  # the owner claims the album a moment before it enqueues

@@ -43,7 +43,6 @@ log = logging.getLogger(__name__)
 EXIT_OK, EXIT_CONFIG, EXIT_NETWORK = 0, 3, 4
 # Updates handled at once. Handlers only queue work, so this bounds little.
 CONCURRENT_UPDATES = 256
-SHUTDOWN_GRACE_S = 8.0  # within `docker stop`'s default 10 s
 PRUNE_EVERY_S = 6 * 3600  # old jobs and the links of our messages to them
 
 
@@ -150,16 +149,20 @@ async def _post_init(app: BotApp) -> None:
 
 
 async def _post_stop(app: BotApp) -> None:
-    """Finish the work already accepted (albums waiting included) before shutting down."""
+    """Finish the work already accepted (albums waiting included) within SHUTDOWN_GRACE_S in
+    all, then shut down; durable jobs that did not finish resume at the next start."""
     s = services_of(app)
+    grace = s.settings.shutdown_grace_s
+    loop = asyncio.get_running_loop()
+    began = loop.time()
     s.albums.flush()
     try:
-        await s.lanes.join(SHUTDOWN_GRACE_S)
+        await s.lanes.join(grace)
     except TimeoutError:
-        log.warning("jobs still running after %.0f s; cancelling them", SHUTDOWN_GRACE_S)
+        log.warning("work still running after %.0f s; cancelling it", grace)
         await s.lanes.cancel()
-    if s.jobs is not None:  # running jobs get SHUTDOWN_GRACE_S; the rest resume at next start
-        await s.jobs.stop()
+    if s.jobs is not None:
+        await s.jobs.stop(max(0.0, grace - (loop.time() - began)))
         s.jobs = None
 
 
