@@ -35,7 +35,7 @@ from .errors import install_redaction, on_error, quiet_noisy_loggers, redact
 from .gate import gate
 from .intake import add_intake
 from .polling import poll
-from .scheduling import AlbumCollector, Lanes, RateLimiter
+from .scheduling import AlbumCollector, Lanes
 from .tasks.buttons import on_unknown_button
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,6 @@ def build_app(
         pipeline=pipeline,
         store=store or Store.from_settings(settings),
         lanes=Lanes(max_running=max(4, settings.vlm_max_concurrency * 2)),
-        limiter=RateLimiter(settings.user_jobs_per_minute),
         albums=AlbumCollector(settings.album_wait_s),
         owns_pipeline=owns_pipeline,
         owns_store=store is None,
