@@ -236,3 +236,30 @@ def test_sigterm_past_the_grace_period_exits_and_the_job_resumes(cluster: Cluste
     result = wait_until(lambda: cluster.delivered().get(job["job_id"]), what="the reply")
     assert result["ok"] and result["pages"] == [f"text of page {n}" for n in range(6)]
     assert_read_once(cluster, done, range(6))
+
+
+def test_the_model_rate_limit_holds_for_the_whole_deployment(
+    cluster: Cluster, jobs_env: dict[str, str]
+) -> None:
+    """Two workers, one job each, every model request (OCR and polish) behind a permit from
+    DBOS's queue limiter: together they make at most MODEL_RATE_LIMIT requests a period."""
+    limit, period = 3, 2.0
+    cluster.model.responder = by_page(delay=0.0)
+    env = {"model_rate_limit": str(limit), "model_rate_period_s": str(period)}
+    jobs = [notes_job("tg-000000000001", range(3), chat_id=1)]
+    jobs.append(notes_job("tg-000000000002", range(3, 6), chat_id=2))
+    cluster.start(worker_id="b", job_concurrency="1", **env)
+    cluster.start(jobs, worker_id="a", job_concurrency="1", **env)  # one job each
+    delivered = wait_until(lambda: len(cluster.delivered()) == 2 and cluster.delivered())
+    assert all(d["ok"] and len(d["pages"]) == 3 for d in delivered.values())
+    runners = {cluster.client.retrieve_workflow(j["job_id"]).get_status().executor_id for j in jobs}
+    assert runners == {"a", "b"}  # both workers asked the model
+    times = sorted(r.at for r in cluster.model.requests)
+    assert len(times) == 12  # six pages read, six polished
+    # Any `limit + 1` requests span at least a period, less the jitter between a permit and
+    # its request reaching the model, and the database clock's: DBOS stamps starts on
+    # SQLite in whole seconds (Python < 3.12), on PostgreSQL in milliseconds.
+    slack = 0.5 if "DATABASE_URL" in jobs_env else 1.2
+    spans = [times[i + limit] - times[i] for i in range(len(times) - limit)]
+    assert min(spans) >= period - slack, spans
+    assert times[-1] - times[0] >= 3 * period - slack  # 12 requests: four periods

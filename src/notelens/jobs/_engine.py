@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
+import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from dbos import (
     DBOS,
     DBOSClient,
+    Queue,
     SetEnqueueOptions,
     SetWorkflowID,
     WorkflowHandleAsync,
@@ -30,6 +35,7 @@ from ._workflows import (
     ALBUM_ITEMS,
     ALBUM_TOPIC,
     API_PREFIX,
+    MODEL_QUEUE,
     PROGRESS,
     QUEUE,
     Deliver,
@@ -39,6 +45,7 @@ from ._workflows import (
     ShowProgress,
     job_to_json,
     job_workflow,
+    model_permit,
     set_runtime,
 )
 from .types import Job
@@ -50,6 +57,7 @@ QUEUE_POLL_S = 0.25
 # The HTTP API's jobs: a queue of their own, so that a process without the bot (an API-only
 # `serve`) takes only these, and no chat's order holds them up.
 API_QUEUE = "notelens-api"
+PERMIT_POLL_S = 0.05  # how often a model request waiting for its permit looks
 
 
 def telegram_job_id(update_id: int) -> str:
@@ -128,6 +136,7 @@ class JobEngine:
         self.runtime = Runtime(
             settings, self.pipeline, media, deliver, PageCache(media), run, show, settle
         )
+        self.model_queue: Queue | None = None
         self._workers: Workers | None = None
         self._supervisor: asyncio.Task[None] | None = None
 
@@ -138,8 +147,8 @@ class JobEngine:
         await asyncio.to_thread(prepare_sqlite, self.url)
         set_runtime(self.runtime)
         DBOS(config=dbos_config(s, self.url))
-        if self.api_only:
-            DBOS.listen_queues([API_QUEUE])
+        if self.api_only:  # and the model's permits, which any process may have to start
+            DBOS.listen_queues([API_QUEUE, MODEL_QUEUE])
         DBOS.launch()  # must run on the loop: DBOS then runs our async workflows on it
         self.queue = await DBOS.register_queue_async(
             QUEUE,
@@ -158,6 +167,16 @@ class JobEngine:
             polling_interval_sec=QUEUE_POLL_S,
             on_conflict="always_update",
         )
+        if s.model_rate_limit is not None:
+            self.model_queue = await DBOS.register_queue_async(
+                MODEL_QUEUE,
+                limiter={"limit": s.model_rate_limit, "period": s.model_rate_period_s},
+                polling_interval_sec=PERMIT_POLL_S,
+                on_conflict="always_update",
+            )
+            for client in (self.pipeline.ctx.vlm, self.pipeline.ctx.llm):
+                if client is not None:
+                    client.permit = self.model_permit
         self._workers = await asyncio.to_thread(
             Workers, self.url, s.worker_id, s.app_version, s.worker_silence_s
         )
@@ -173,6 +192,9 @@ class JobEngine:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._supervisor
         self.runtime.stopping = True
+        for client in (self.pipeline.ctx.vlm, self.pipeline.ctx.llm):
+            if client is not None:
+                client.permit = None
         # DBOS.destroy stops dequeuing and waits for running jobs (in whole seconds, blocking:
         # in a thread, so our loop runs the jobs meanwhile), then disconnects.
         await asyncio.to_thread(DBOS.destroy, workflow_completion_timeout_sec=int(grace))
@@ -278,6 +300,37 @@ class JobEngine:
         )
         return await handle.get_result()
 
+    # -------------------------------------------------------------- the model's rate
+
+    async def model_permit(self) -> None:
+        """Wait until the model queue starts a permit: at most MODEL_RATE_LIMIT a period,
+        counted by DBOS's queue limiter over every process of the deployment."""
+        assert self.model_queue is not None
+        queue = self.model_queue
+
+        async def take() -> None:
+            with SetWorkflowID(f"permit-{uuid.uuid4().hex}"):
+                handle = await queue.enqueue_async(model_permit)
+            await handle.get_result(polling_interval_sec=PERMIT_POLL_S)
+
+        # Outside any workflow or step (a model call runs inside one): a permit is a
+        # workflow of its own, not a child of the job.
+        await asyncio.create_task(take(), context=contextvars.Context())
+
+    async def _forget_old_permits(self) -> None:
+        """A permit counts for one period; two later its row is only clutter."""
+        cutoff = time.time() - 2 * self.settings.model_rate_period_s
+        old = await DBOS.list_workflows_async(
+            queue_name=MODEL_QUEUE,
+            status="SUCCESS",
+            dequeued_before=datetime.fromtimestamp(cutoff, UTC).isoformat(),
+            load_input=False,
+            load_output=False,
+            limit=1000,
+        )
+        if old:
+            await DBOS.delete_workflows_async([w.workflow_id for w in old])
+
     # -------------------------------------------------------------- takeover
 
     async def _supervise(self) -> None:
@@ -294,6 +347,8 @@ class JobEngine:
         workers = self._workers
         assert workers is not None
         await asyncio.to_thread(workers.beat)
+        if self.model_queue is not None:
+            await self._forget_old_permits()
         for worker_id, version in await asyncio.to_thread(workers.claim_silent):
             if version == self.settings.app_version:
                 log.warning("worker %s is silent: taking over its jobs", worker_id)

@@ -29,6 +29,7 @@ from .types import Job, MediaRef
 log = logging.getLogger(__name__)
 
 QUEUE = "notelens-jobs"
+MODEL_QUEUE = "notelens-model"  # permits for model requests, rate-limited (MODEL_RATE_LIMIT)
 ALBUM_TOPIC = "album"
 ALBUM_CLOSED = "album-closed"  # event: the job takes no more photos
 ALBUM_ITEMS = "album-items"  # event: the keys of the photos it took
@@ -342,6 +343,13 @@ async def _collect_album(first: str, data: dict[str, Any]) -> list[dict[str, Any
         take(message)
     await DBOS.set_event_async(ALBUM_ITEMS, sorted(items))
     return [items[key] for key in sorted(items)]  # IDs sort in arrival order
+
+
+@DBOS.workflow(name="notelens.model_permit")
+async def model_permit() -> None:
+    """Does nothing: its start, which the model queue's limiter allows at most
+    MODEL_RATE_LIMIT times per MODEL_RATE_PERIOD_S across the deployment, is the permit
+    for one model request."""
 
 
 @DBOS.workflow(name="notelens.job")

@@ -201,6 +201,14 @@ rate_hits = sa.Table(
     sa.Index("rate_hits_updated", "updated_at"),
 )
 
+# Pauses every process honours: Telegram's flood wait (a 429's retry_after), by scope.
+shared_pauses = sa.Table(
+    "shared_pauses",
+    metadata,
+    sa.Column("scope", sa.String(32), primary_key=True),
+    sa.Column("until", Time, nullable=False),
+)
+
 # The archive's and the HTTP API's tables join this metadata (Alembic compares them too).
 from . import api_schema as _api_schema  # noqa: E402, F401
 from . import archive_schema as _archive_schema  # noqa: E402, F401

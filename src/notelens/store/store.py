@@ -1,5 +1,5 @@
 """The bot's memory: user preferences, categories, the jobs buttons refer to, its messages,
-and each person's rate limits.
+each person's rate limits, and the pauses every process honours.
 
 Nothing is cached in the process: several processes may share one PostgreSQL database,
 so every read asks the database (one indexed row).
@@ -23,7 +23,7 @@ from ..config import Settings
 from ..jobs.types import Job, MediaRef
 from .engine import database_url, make_engine, normalise_url, sqlite_url, upsert, writing
 from .migrate import current_revision, upgrade
-from .schema import bot_messages, jobs, rate_hits, users
+from .schema import bot_messages, jobs, rate_hits, shared_pauses, users
 
 JOB_RETENTION = timedelta(days=30)
 RATE_KEPT = timedelta(hours=1)  # a rate window is at most this long: idle rows go
@@ -205,6 +205,26 @@ class Store:
                 rate_hits.update().where(*where).values(hits=json.dumps(hits), updated_at=now)
             )
         return 0.0
+
+    async def pause(self, scope: str, until: float) -> None:
+        """Every process should wait until `until` (Unix time) before acting in `scope`; a
+        later pause already set stays."""
+        async with writing(self.engine) as conn:
+            await conn.execute(
+                upsert(conn, shared_pauses, {"scope": scope, "until": until}, ["scope"])
+            )
+            await conn.execute(
+                shared_pauses.update()
+                .where(shared_pauses.c.scope == scope, shared_pauses.c.until < until)
+                .values(until=until)
+            )
+
+    async def paused_until(self, scope: str) -> float:
+        async with self.engine.connect() as conn:
+            until = await conn.scalar(
+                sa.select(shared_pauses.c.until).where(shared_pauses.c.scope == scope)
+            )
+        return float(until or 0.0)
 
     # --- forgetting -----------------------------------------------------------
     async def prune(self, older_than: timedelta = JOB_RETENTION) -> int:

@@ -18,7 +18,6 @@ from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     ApplicationBuilder,
     CallbackQueryHandler,
     ContextTypes,
@@ -32,6 +31,7 @@ from ..store import Store
 from . import notes, receipts, tasks, web
 from .context import SERVICES_KEY, BotApp, CustomContext, PipelineLike, Services, services_of
 from .errors import install_redaction, on_error, quiet_noisy_loggers, redact
+from .flood import SharedRateLimiter
 from .gate import gate
 from .intake import add_intake
 from .polling import poll
@@ -73,13 +73,15 @@ def build_app(
         if key is not None:
             secrets.append(key.get_secret_value())
     install_redaction(*secrets)
+    owns_store = store is None
+    store = store or Store.from_settings(settings)
 
     builder = (
         ApplicationBuilder()
         .token(token)
         .context_types(ContextTypes(context=CustomContext))
         .concurrent_updates(CONCURRENT_UPDATES)
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(SharedRateLimiter(store, max_retries=3))
         .defaults(
             Defaults(
                 parse_mode=ParseMode.HTML,
@@ -109,11 +111,11 @@ def build_app(
     app.bot_data[SERVICES_KEY] = Services(
         settings=settings,
         pipeline=pipeline,
-        store=store or Store.from_settings(settings),
+        store=store,
         lanes=Lanes(max_running=max(4, settings.vlm_max_concurrency * 2)),
         albums=AlbumCollector(settings.album_wait_s),
         owns_pipeline=owns_pipeline,
-        owns_store=store is None,
+        owns_store=owns_store,
     )
     add_handlers(app)
     app.add_error_handler(on_error)

@@ -1,4 +1,5 @@
-"""Per-person rate limits in the database, shared by every process (were in memory).
+"""What every process of a deployment shares: per-person rate limits (were in memory) and
+Telegram's flood wait (a 429's retry_after).
 
 Revision ID: 0007
 Revises: 0005
@@ -28,8 +29,14 @@ def upgrade() -> None:
         sa.Column("updated_at", Time, nullable=False),
     )
     op.create_index("rate_hits_updated", "rate_hits", ["updated_at"])
+    op.create_table(
+        "shared_pauses",
+        sa.Column("scope", sa.String(32), primary_key=True),
+        sa.Column("until", Time, nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("shared_pauses")
     op.drop_index("rate_hits_updated", table_name="rate_hits")
     op.drop_table("rate_hits")
