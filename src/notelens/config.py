@@ -122,7 +122,9 @@ class Settings(BaseSettings):
     worker_id: str = "local"
     # Bump only when unfinished jobs of the old code cannot be replayed by the new code.
     app_version: str = "1"
-    job_concurrency: int = Field(default=8, ge=1, le=256)
+    # Jobs one process runs at once: twice the model's slots, as a job also downloads and
+    # answers (the model calls themselves are bounded by VLM_MAX_CONCURRENCY).
+    job_concurrency: int = Field(default=16, ge=1, le=256)
     # A worker silent this long is dead: live workers take over its started jobs.
     worker_silence_s: float = Field(default=60.0, gt=0)
     # On SIGTERM, running jobs get this long to finish; the rest resume at the next start.

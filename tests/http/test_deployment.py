@@ -11,158 +11,80 @@ The processes are started once for the module (the tests run in this order).
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import httpx
-import psycopg
 import pytest
 
 from notelens.http.app import WEBHOOK_PATH
+from testsupport.deployment import Processes, free_port, pg_database, query, wait_until
 from testsupport.fakes.openai_server import FakeOpenAI
 from testsupport.fakes.telegram_server import FakeTelegram, user
 from testsupport.proxy import RoundRobinProxy
 
-from ..jobs.conftest import PG_ADMIN
 from ..telegram.conftest import jpeg
 
-ROOT = Path(__file__).resolve().parents[2]
 SECRET = "deployment-webhook-secret-42"
 SILENCE_S = 3
 MODEL_LATENCY_S = 0.8
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := check():
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 class Deployment:
-    def __init__(self, tmp: Path, db_url: str, tg: FakeTelegram, model: FakeOpenAI) -> None:
-        self.tmp, self.db_url, self.tg, self.model = tmp, db_url, tg, model
+    """Two `serve` behind the proxy, two `worker`, one PostgreSQL database."""
+
+    def __init__(self, workdir: Path, db_url: str, tg: FakeTelegram, model: FakeOpenAI) -> None:
+        self.db_url, self.tg, self.model = db_url, tg, model
         self.ports = [free_port(), free_port()]
         self.proxy = RoundRobinProxy([f"http://127.0.0.1:{p}" for p in self.ports]).start()
-        self.env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("VLM_", "OCR_", "DATABASE_", "WORKER_", "JOB"))
-        }
-        self.env |= {
-            **tg.env(),
-            "VLM_BASE_URL": model.url,
-            "VLM_API_KEY": "sk-test-secret-model-key",
-            "VLM_TIMEOUT_S": "20",
-            "OCR_ENGINE": "vlm",
-            "DATABASE_URL": db_url,
-            "PUBLIC_URL": self.proxy.base,
-            "WEBHOOK_SECRET": SECRET,
-            "WORKER_SILENCE_S": str(SILENCE_S),
-            "ALBUM_WAIT_S": "1",
-            "PTB_TIMEDELTA": "true",
-            "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}",
-        }
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
-        self.logs: list[IO[str]] = []
-        self.killed: set[str] = set()
-
-    def spawn(self, name: str, *args: str) -> None:
-        log = (self.tmp / f"{name}.log").open("w")
-        self.logs.append(log)
-        self.procs[name] = subprocess.Popen(
-            [sys.executable, "-m", "notelens", *args],
-            env={**self.env, "WORKER_ID": name},
-            stdout=log,
-            stderr=log,
-            cwd=self.tmp,
+        self.procs = Processes(
+            workdir,
+            {
+                **tg.env(),
+                "VLM_BASE_URL": model.url,
+                "VLM_API_KEY": "sk-test-secret-model-key",
+                "VLM_TIMEOUT_S": "20",
+                "OCR_ENGINE": "vlm",
+                "DATABASE_URL": db_url,
+                "PUBLIC_URL": self.proxy.base,
+                "WEBHOOK_SECRET": SECRET,
+                "WORKER_SILENCE_S": str(SILENCE_S),
+                "ALBUM_WAIT_S": "1",
+            },
         )
 
     def start(self) -> None:
         for i, port in enumerate(self.ports, 1):
-            self.spawn(f"serve-{i}", "serve", "--host", "127.0.0.1", "--port", str(port))
+            self.procs.serve(f"serve-{i}", port)
         for i in (1, 2):
-            self.spawn(f"worker-{i}", "worker")
+            self.procs.spawn(f"worker-{i}", "worker")
         for port in self.ports:
-            wait_until(lambda p=port: self.ready(p), 90, f"serve on port {port}")
-        wait_until(lambda: len(self.beating()) == 4, 90, "four workers beating")
-
-    def ready(self, port: int) -> bool:
-        self.check_alive()
-        try:
-            answer = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
-        except httpx.HTTPError:
-            return False
-        return answer.status_code == 200
-
-    def check_alive(self) -> None:
-        for name, proc in self.procs.items():
-            if proc.poll() is not None and name not in self.killed:
-                raise AssertionError(f"{name} exited:\n{self.log(name)}")
-
-    def log(self, name: str) -> str:
-        return (self.tmp / f"{name}.log").read_text()[-4000:]
+            self.procs.wait_ready(port)
+        self.procs.wait_beating(self.db_url, {"serve-1", "serve-2", "worker-1", "worker-2"})
 
     def query(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-        with psycopg.connect(self.db_url.replace("+asyncpg", "")) as conn:
-            return conn.execute(sql, args).fetchall()  # type: ignore[arg-type]
-
-    def beating(self) -> set[str]:
-        try:
-            return {r[0] for r in self.query("SELECT worker_id FROM dbos.notelens_workers")}
-        except psycopg.errors.UndefinedTable:
-            return set()
+        return query(self.db_url, sql, *args)
 
     def close(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in self.procs.values():
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        for log in self.logs:
-            log.close()
+        self.procs.close(30)
         self.proxy.stop()
 
 
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    name = f"notelens_deploy_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    with FakeTelegram() as tg, FakeOpenAI(latency=MODEL_LATENCY_S) as model:
-        d = Deployment(
-            tmp_path_factory.mktemp("deployment"),
-            f"postgresql://postgres@127.0.0.1:5432/{name}",
-            tg,
-            model,
-        )
+    with (
+        pg_database("notelens_deploy") as db_url,
+        FakeTelegram() as tg,
+        FakeOpenAI(latency=MODEL_LATENCY_S) as model,
+    ):
+        d = Deployment(tmp_path_factory.mktemp("deployment"), db_url, tg, model)
         try:
             d.start()
             yield d
         finally:
             d.close()
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def test_an_album_whose_items_reach_two_processes_is_one_job(deployment: Deployment) -> None:
@@ -218,7 +140,6 @@ def test_a_killed_workers_jobs_finish_on_the_others_in_each_persons_order(
         for who in people:
             photo = tg.send_photo(jpeg(), who, caption="/captcha")
             sent.setdefault(who["id"], []).append(photo["message_id"])
-    victim = deployment.procs["worker-1"]
     started = wait_until(
         lambda: deployment.query(
             "SELECT workflow_uuid FROM dbos.workflow_status"
@@ -227,9 +148,7 @@ def test_a_killed_workers_jobs_finish_on_the_others_in_each_persons_order(
         60,
         "worker-1 to start a job",
     )
-    deployment.killed.add("worker-1")
-    victim.send_signal(signal.SIGKILL)
-    victim.wait(10)
+    deployment.procs.kill("worker-1")
     killed_at = time.monotonic()
     orphans = [row[0] for row in started]
     for who in people:

@@ -138,6 +138,7 @@ class FakeTelegram(ThreadedServer):
         # does, and retried while the bot answers anything but 200.
         self.webhook: dict[str, Any] | None = None
         self.webhook_statuses: list[int] = []
+        self.webhook_seconds: list[float] = []  # each answered POST: sent to 200
         self._chat_locks: dict[int | None, asyncio.Lock] = {}
         self.app.router.add_route("*", "/bot{token}/{method}", self._api)
         self.app.router.add_get("/file/bot{token}/{path:.+}", self._file)
@@ -272,6 +273,7 @@ class FakeTelegram(ThreadedServer):
             headers["X-Telegram-Bot-Api-Secret-Token"] = self.webhook["secret_token"]
         async with aiohttp.ClientSession() as session:
             for attempt in range(attempts):
+                began = time.monotonic()
                 try:
                     async with session.post(
                         self.webhook["url"], data=json.dumps(update), headers=headers
@@ -281,6 +283,7 @@ class FakeTelegram(ThreadedServer):
                     status = 0
                 self.webhook_statuses.append(status)
                 if status == 200:
+                    self.webhook_seconds.append(time.monotonic() - began)
                     with self._lock:
                         self.updates = [u for u in self.updates if u is not update]
                     return

@@ -53,11 +53,25 @@ from .types import Job
 log = logging.getLogger(__name__)
 
 UNFINISHED = ("ENQUEUED", "PENDING")
-QUEUE_POLL_S = 0.25
+QUEUE_POLL_S = 0.05
 # The HTTP API's jobs: a queue of their own, so that a process without the bot (an API-only
 # `serve`) takes only these, and no chat's order holds them up.
 API_QUEUE = "notelens-api"
 PERMIT_POLL_S = 0.05  # how often a model request waiting for its permit looks
+
+
+class _NoJobArguments(logging.Filter):
+    """DBOS logs a cut-off step with its arguments (a person's question, file ids): keep
+    the fact, not the arguments."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg)
+        if message.startswith("Asyncio task cancelled for workflow or step"):
+            record.msg, record.args = "a job's step was cut off; it resumes at the next start", None
+        return True
+
+
+_NO_JOB_ARGUMENTS = _NoJobArguments()
 
 
 def telegram_job_id(update_id: int) -> str:
@@ -146,6 +160,7 @@ class JobEngine:
         s = self.settings
         await asyncio.to_thread(prepare_sqlite, self.url)
         set_runtime(self.runtime)
+        logging.getLogger("dbos").addFilter(_NO_JOB_ARGUMENTS)  # once: a set of filters
         DBOS(config=dbos_config(s, self.url))
         if self.api_only:  # and the model's permits, which any process may have to start
             DBOS.listen_queues([API_QUEUE, MODEL_QUEUE])
@@ -157,13 +172,13 @@ class JobEngine:
             polling_interval_sec=QUEUE_POLL_S,
             on_conflict="always_update",
         )
-        # API jobs are mostly one photo, one model call: twice as many in flight as
-        # JOB_CONCURRENCY keep the model's slots busy while a finished job hands over (its
-        # checkpoints, the queue's next poll). Measured by benchmarks/api.py: 1.41x the
-        # pipeline's time with 8 (= VLM_MAX_CONCURRENCY), 1.01x with 16.
+        # API jobs are mostly one photo, one model call: twice as many in flight as the
+        # model's slots (JOB_CONCURRENCY, 16, is twice VLM_MAX_CONCURRENCY's 8) keep them busy
+        # while a finished job hands over (its checkpoints, the queue's next poll). Measured by
+        # benchmarks/api.py: 1.41x the pipeline's time with 8 jobs at once, 1.01x with 16.
         self.api_queue = await DBOS.register_queue_async(
             API_QUEUE,
-            worker_concurrency=2 * s.job_concurrency,
+            worker_concurrency=s.job_concurrency,
             polling_interval_sec=QUEUE_POLL_S,
             on_conflict="always_update",
         )
@@ -198,13 +213,14 @@ class JobEngine:
         # DBOS.destroy stops dequeuing and waits for running jobs (in whole seconds, blocking:
         # in a thread, so our loop runs the jobs meanwhile), then disconnects.
         await asyncio.to_thread(DBOS.destroy, workflow_completion_timeout_sec=int(grace))
+        # DBOS made its executor the loop's default one and has just shut it down: a new one
+        # for whatever runs next (the cut-off jobs' cleanup included).
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor())
         # Jobs still running are cut off here (a cancelled step records nothing): they stay
         # PENDING and resume, at their first unfinished step, at the next start.
         for task in list(self.runtime.running):
             task.cancel()
         await asyncio.gather(*self.runtime.running, return_exceptions=True)
-        # DBOS made its executor the loop's default one and has just shut it down.
-        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor())
         set_runtime(None)
         if self._workers is not None:
             await asyncio.to_thread(self._workers.dispose)

@@ -31,7 +31,7 @@ from ..common import (
 )
 from ..context import BotApp, CustomContext
 from ..dispatch import in_order, submit
-from ..i18n import LANGS, MENU_COMMANDS, mode_name, t
+from ..i18n import LANGS, MENU_COMMANDS, lang_from_code, mode_name, t
 from ..intake import take_photos
 from ..intent import Intent
 from ..media import Unsupported, strip_mention
@@ -146,7 +146,7 @@ async def make_job(
         intent.categories,
     )
     job.reply_to = reply_to
-    job.lang = await lang_of(s, intent.who.key, intent.who.user)
+    job.lang = prefs.lang or lang_from_code(intent.who.user.language_code)  # as `lang_of`
     return job
 
 
