@@ -6,7 +6,8 @@ takes turns between them, two `notelens worker`, the fake Telegram posting by we
 - a worker killed with SIGKILL and not restarted: its started jobs finish on the others
   once it has been silent for WORKER_SILENCE_S, and each person's replies keep their order.
 
-The processes are started once for the module (the tests run in this order).
+The processes are started once for the module (its tests run in this order, on one xdist
+worker: `--dist loadgroup`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ from testsupport.fakes.telegram_server import FakeTelegram, user
 from testsupport.proxy import RoundRobinProxy
 
 from ..telegram.conftest import jpeg
+
+# One deployment for the module, its tests in order on one xdist worker.
+pytestmark = pytest.mark.xdist_group("deployment")
 
 SECRET = "deployment-webhook-secret-42"
 SILENCE_S = 3
