@@ -6,8 +6,7 @@ takes turns between them, two `notelens worker`, the fake Telegram posting by we
 - a worker killed with SIGKILL and not restarted: its started jobs finish on the others
   once it has been silent for WORKER_SILENCE_S, and each person's replies keep their order.
 
-The processes are started once for the module (its tests run in this order, on one xdist
-worker: `--dist loadgroup`).
+One test (so one deployment, whichever xdist worker runs it), in three parts.
 """
 
 from __future__ import annotations
@@ -27,9 +26,6 @@ from testsupport.fakes.telegram_server import FakeTelegram, user
 from testsupport.proxy import RoundRobinProxy
 
 from ..telegram.conftest import jpeg
-
-# One deployment for the module, its tests in order on one xdist worker.
-pytestmark = pytest.mark.xdist_group("deployment")
 
 SECRET = "deployment-webhook-secret-42"
 SILENCE_S = 3
@@ -76,7 +72,7 @@ class Deployment:
         self.proxy.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     with (
         pg_database("notelens_deploy") as db_url,
@@ -91,7 +87,13 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             d.close()
 
 
-def test_an_album_whose_items_reach_two_processes_is_one_job(deployment: Deployment) -> None:
+def test_the_scaled_out_deployment(deployment: Deployment) -> None:
+    an_album_whose_items_reach_two_processes_is_one_job(deployment)
+    a_webhook_call_without_the_secret_stores_nothing(deployment)
+    a_killed_workers_jobs_finish_on_the_others_in_each_persons_order(deployment)
+
+
+def an_album_whose_items_reach_two_processes_is_one_job(deployment: Deployment) -> None:
     tg = deployment.tg
     alice = user(3001)
     [first, *_] = tg.send_album([jpeg(), jpeg(), jpeg()], alice, caption="/classify")
@@ -105,7 +107,7 @@ def test_an_album_whose_items_reach_two_processes_is_one_job(deployment: Deploym
     assert took == {0, 1}  # both serve processes took items of it
 
 
-def test_a_webhook_call_without_the_secret_stores_nothing(deployment: Deployment) -> None:
+def a_webhook_call_without_the_secret_stores_nothing(deployment: Deployment) -> None:
     update_id = 900_000_001
     update = {
         "update_id": update_id,
@@ -134,7 +136,7 @@ def test_a_webhook_call_without_the_secret_stores_nothing(deployment: Deployment
     assert deployment.tg.sent(3002) == []
 
 
-def test_a_killed_workers_jobs_finish_on_the_others_in_each_persons_order(
+def a_killed_workers_jobs_finish_on_the_others_in_each_persons_order(
     deployment: Deployment,
 ) -> None:
     tg = deployment.tg

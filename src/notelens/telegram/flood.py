@@ -27,8 +27,9 @@ Result = bool | dict[str, Any] | list[dict[str, Any]]
 
 
 class SharedRateLimiter(AIORateLimiter):
-    def __init__(self, store: Store, *, max_retries: int = 3) -> None:
-        super().__init__(max_retries=max_retries)
+    def __init__(self, store: Store, **limits: Any) -> None:
+        """`limits`: AIORateLimiter's own (max_retries, group_max_rate, ...)."""
+        super().__init__(**limits)
         self.store = store
 
     async def process_request(
