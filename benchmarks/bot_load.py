@@ -58,11 +58,12 @@ async def _serve_child() -> None:
     probe_task = asyncio.create_task(probe())
     await serve(app, stop, poll_timeout=10)
     probe_task.cancel()
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     print(
         json.dumps(
             {
-                "peak_rss_mb": peak_kib / 1024,
+                "peak_rss_mb": usage.ru_maxrss / 1024,
+                "cpu_s": usage.ru_utime + usage.ru_stime,
                 "lag_p99_ms": percentile(lags, 0.99) * 1000,
                 "lag_max_ms": max(lags, default=0.0) * 1000,
                 "lag_samples": len(lags),
@@ -84,7 +85,10 @@ def photo_bytes() -> bytes:
     return buf.getvalue()
 
 
-async def run(users: int, photos: int, latency: float, concurrency: int) -> dict[str, object]:
+async def run(
+    users: int, photos: int, latency: float, concurrency: int, **env_extra: str
+) -> dict[str, object]:
+    """`env_extra`: more settings for the bot (e.g. DURABLE_JOBS=false)."""
     from testsupport.fakes.openai_server import FakeOpenAI, text
     from testsupport.fakes.telegram_server import FakeTelegram, user
 
@@ -108,6 +112,7 @@ async def run(users: int, photos: int, latency: float, concurrency: int) -> dict
         PTB_TIMEDELTA="true",
         PYTHONPATH=str(ROOT),
     )
+    env.update(env_extra)
     # Started once, before the load: a blocking spawn here stalls nothing being measured.
     child = subprocess.Popen(  # noqa: ASYNC220
         [sys.executable, "-m", "benchmarks.bot_load", "--serve"],
@@ -167,6 +172,7 @@ async def run(users: int, photos: int, latency: float, concurrency: int) -> dict
         "unanswered": unanswered,
         "answers_in_order_per_user": in_order,
         "bot_peak_rss_mb": round(float(child_stats.get("peak_rss_mb", float("nan"))), 1),
+        "bot_cpu_s": round(float(child_stats.get("cpu_s", float("nan"))), 1),
         "loop_lag_p99_ms": round(float(child_stats.get("lag_p99_ms", float("nan"))), 1),
         "loop_lag_max_ms": round(float(child_stats.get("lag_max_ms", float("nan"))), 1),
     }

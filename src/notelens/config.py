@@ -122,11 +122,17 @@ class Settings(BaseSettings):
     worker_id: str = "local"
     # Bump only when unfinished jobs of the old code cannot be replayed by the new code.
     app_version: str = "1"
-    job_concurrency: int = Field(default=8, ge=1, le=256)
+    # Jobs one process runs at once: twice the model's slots, as a job also downloads and
+    # answers (the model calls themselves are bounded by VLM_MAX_CONCURRENCY).
+    job_concurrency: int = Field(default=16, ge=1, le=256)
     # A worker silent this long is dead: live workers take over its started jobs.
     worker_silence_s: float = Field(default=60.0, gt=0)
     # On SIGTERM, running jobs get this long to finish; the rest resume at the next start.
     shutdown_grace_s: float = Field(default=25.0, ge=0)
+    # The model endpoint's rate limit for the whole deployment (every process together): at
+    # most MODEL_RATE_LIMIT requests per MODEL_RATE_PERIOD_S seconds (unset: no limit).
+    model_rate_limit: int | None = Field(default=None, ge=1)
+    model_rate_period_s: float = Field(default=60.0, gt=0)
 
     _split_lists = field_validator(
         "default_categories", "allowed_user_ids", "admin_user_ids", mode="before"
@@ -142,6 +148,7 @@ class Settings(BaseSettings):
         "jobs_database_url",
         "api_keys",
         "archive_retention_days",
+        "model_rate_limit",
         mode="before",
     )
     @classmethod

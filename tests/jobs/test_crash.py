@@ -22,6 +22,7 @@ from dbos import DBOSClient
 
 from notelens.config import Settings
 from notelens.jobs._config import jobs_database_url
+from notelens.jobs._workflows import MODEL_QUEUE
 from testsupport.fakes.openai_server import FakeOpenAI
 
 from ..conftest import model_env
@@ -236,3 +237,29 @@ def test_sigterm_past_the_grace_period_exits_and_the_job_resumes(cluster: Cluste
     result = wait_until(lambda: cluster.delivered().get(job["job_id"]), what="the reply")
     assert result["ok"] and result["pages"] == [f"text of page {n}" for n in range(6)]
     assert_read_once(cluster, done, range(6))
+
+
+@pytest.mark.parametrize("jobs_env", ["postgres"], indirect=True)
+def test_the_model_rate_limit_holds_for_the_whole_deployment(cluster: Cluster) -> None:
+    """Two workers, one job each, every model request (OCR and polish) behind a permit from
+    DBOS's queue limiter: together they make at most MODEL_RATE_LIMIT requests a period.
+    On PostgreSQL, where a deployment's processes meet: the limiter's count and claim are
+    one serializable transaction there (on SQLite two processes can race past it)."""
+    limit, period = 3, 2.0
+    cluster.model.responder = by_page(delay=0.0)
+    env = {"model_rate_limit": str(limit), "model_rate_period_s": str(period)}
+    jobs = [notes_job("tg-000000000001", range(3), chat_id=1)]
+    jobs.append(notes_job("tg-000000000002", range(3, 6), chat_id=2))
+    cluster.start(worker_id="b", job_concurrency="1", **env)
+    cluster.start(jobs, worker_id="a", job_concurrency="1", **env)  # one job each
+    delivered = wait_until(lambda: len(cluster.delivered()) == 2 and cluster.delivered())
+    assert all(d["ok"] and len(d["pages"]) == 3 for d in delivered.values())
+    runners = {cluster.client.retrieve_workflow(j["job_id"]).get_status().executor_id for j in jobs}
+    assert runners == {"a", "b"}  # both workers asked the model
+    assert len(cluster.model.requests) == 12  # six pages read, six polished
+    permits = cluster.client.list_workflows(queue_name=MODEL_QUEUE, load_input=False)
+    assert len(permits) == 12  # one per request
+    # When DBOS started them (the database's clock, in ms): any `limit + 1` span a period.
+    starts = sorted(p.dequeued_at or 0 for p in permits)
+    spans = [(starts[i + limit] - starts[i]) / 1000 for i in range(len(starts) - limit)]
+    assert min(spans) >= period - 0.05, spans

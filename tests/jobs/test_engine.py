@@ -138,7 +138,7 @@ async def test_an_album_is_one_job_and_a_late_photo_starts_another(
     engine: tuple[JobEngine, Delivered], uploads: Path
 ) -> None:
     eng, delivered = engine
-    refs = store_pages(uploads, range(4))
+    refs = store_pages(uploads, range(5))
     key = "1:album-77"
 
     def photo(n: int) -> Job:
@@ -149,11 +149,39 @@ async def test_an_album_is_one_job_and_a_late_photo_starts_another(
     await delivered.wait_for(telegram_job_id(20))
     album = delivered.outcomes[telegram_job_id(20)].results[0]
     assert [p.ocr_text for p in album.pages] == [f"text of page {n}" for n in range(3)]
-    # The album's job has finished: a message to it would be dropped without a word.
-    late = await eng.submit_album(key, telegram_job_id(30), photo(3))
-    assert late == telegram_job_id(30)
-    await delivered.wait_for(late)
-    assert [p.ocr_text for p in delivered.outcomes[late].results[0].pages] == ["text of page 3"]
+    # The album's job has finished: a message to it would be dropped without a word. The
+    # late photo's job gathers what comes after it.
+    late = [await eng.submit_album(key, telegram_job_id(30 + n), photo(3 + n)) for n in range(2)]
+    assert late == [telegram_job_id(30)] * 2
+    await delivered.wait_for(telegram_job_id(30))
+    pages = delivered.outcomes[telegram_job_id(30)].results[0].pages
+    assert [p.ocr_text for p in pages] == ["text of page 3", "text of page 4"]
+    assert telegram_job_id(31) not in delivered.outcomes
+
+
+async def test_a_gathered_album_is_settled_into_the_products_jobs(
+    engine: tuple[JobEngine, Delivered], uploads: Path
+) -> None:
+    """The `settle` hook sees every item's own job and decides: here, one job per photo."""
+    eng, delivered = engine
+    refs = store_pages(uploads, range(3))
+    seen: list[list[str]] = []
+
+    async def one_job_each(items: list[Job]) -> list[Job]:
+        seen.append([item.media[0].file_id for item in items])
+        return [Job(user_id=1, chat_id=1, task="notes", media=item.media) for item in items]
+
+    eng.runtime.settle = one_job_each
+    for n in range(3):
+        job = Job(user_id=1, chat_id=1, task="album", media=[refs[n]])
+        await eng.submit_album("1:album-9", telegram_job_id(40 + n), job)
+    first = telegram_job_id(40)
+    await delivered.wait_for(*[f"{first}-{i:02d}" for i in range(3)])
+    assert seen == [[r.file_id for r in refs]]
+    assert [
+        delivered.outcomes[f"{first}-{i:02d}"].results[0].pages[0].ocr_text for i in range(3)
+    ] == [f"text of page {n}" for n in range(3)]
+    assert await eng.result(first) == "ok"
 
 
 async def test_job_state_has_its_own_sqlite_file_in_wal_or_the_dbos_schema(

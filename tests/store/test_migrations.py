@@ -29,7 +29,7 @@ from notelens.store.receipts import CONFIRMED, PENDING, Ledger
 from notelens.store.schema import metadata
 from notelens.telegram.receipts.book import open_book
 
-HEAD = "0005"
+HEAD = "0007"
 NEXT = f"{int(HEAD) + 1:04d}"
 
 

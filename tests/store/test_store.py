@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
 from notelens.jobs.types import Job, MediaRef
 from notelens.store import Store
-from notelens.store.schema import jobs
+from notelens.store.schema import jobs, rate_hits
 
 
 def photo_job(user: int = 7, chat: int = 7, **kw: object) -> Job:
@@ -117,3 +120,40 @@ async def test_telegram_ids_beyond_32_bits(store: Store) -> None:
     await store.link_message(chat, 2_200_000_000, job_id)
     found = await store.job_for_message(chat, 2_200_000_000)
     assert found is not None and (found.user_id, found.chat_id) == (8_000_000_000, chat)
+
+
+async def test_rate_limit_is_a_sliding_window_with_a_row_per_person(store: Store) -> None:
+    assert await store.take_rate("jobs", 1, 2, 60, now=100.0) == 0
+    assert await store.take_rate("jobs", 1, 2, 60, now=110.0) == 0
+    assert await store.take_rate("jobs", 1, 2, 60, now=120.0) == 40  # the first leaves at 160
+    assert await store.take_rate("jobs", 2, 2, 60, now=120.0) == 0  # someone else
+    assert await store.take_rate("hints", 1, 2, 60, now=120.0) == 0  # another kind
+    assert await store.take_rate("jobs", 1, 2, 60, now=160.5) == 0
+    assert await store.take_rate("jobs", 1, 2, 60, now=161.0) == pytest.approx(9.0)
+    async with store.engine.connect() as conn:
+        rows = (await conn.execute(sa.select(rate_hits))).all()
+    assert len(rows) == 3
+    assert all(len(json.loads(row.hits)) <= 2 for row in rows)  # bounded per person
+
+
+async def test_two_app_instances_share_one_rate_limit(db_url: URL) -> None:
+    """What two processes on one database do: 20 jobs at once, 10 from each, limit 5."""
+    first, second = await Store(db_url).open(), await Store(db_url).open()
+    try:
+        waits = await asyncio.gather(
+            *[s.take_rate("jobs", 7, 5, 60) for _ in range(10) for s in (first, second)]
+        )
+        assert sum(w == 0 for w in waits) == 5
+        assert await second.take_rate("jobs", 7, 5, 60) > 0
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_idle_rate_rows_are_pruned(store: Store) -> None:
+    await store.take_rate("jobs", 1, 2, 60, now=time.time() - 7200)
+    await store.take_rate("jobs", 2, 2, 60)
+    await store.prune()
+    async with store.engine.connect() as conn:
+        keys = (await conn.execute(sa.select(rate_hits.c.key))).scalars().all()
+    assert keys == [2]

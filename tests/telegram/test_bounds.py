@@ -8,7 +8,7 @@ from typing import Any
 
 from notelens.telegram.admins import AdminCache
 from notelens.telegram.context import HINTS_PER_MINUTE
-from notelens.telegram.scheduling import AlbumCollector, Lanes, RateLimiter
+from notelens.telegram.scheduling import AlbumCollector, Lanes
 from testsupport.fakes.telegram_server import FakeTelegram, user
 
 ALICE = user(1001, "en")
@@ -22,18 +22,6 @@ async def test_a_flood_of_texts_gets_a_few_hints(tg: FakeTelegram, start_bot: An
     await tg.wait_for(lambda f: any("NoteLens" in c.text for c in f.sent(ALICE["id"])))
     hints = [c for c in tg.sent(ALICE["id"]) if "NoteLens" not in c.text]
     assert len(hints) == HINTS_PER_MINUTE
-
-
-def test_rate_limiter_remembers_a_bounded_number_of_users() -> None:
-    now = [0.0]
-    limiter = RateLimiter(2, period=60, clock=lambda: now[0], max_keys=100)
-    for user_id in range(1000):
-        assert limiter.try_acquire(user_id) == 0
-        now[0] += 0.01
-    assert len(limiter) <= 100
-    # The most recent users are still counted: 999's second job fits, its third does not.
-    assert limiter.try_acquire(999) == 0
-    assert limiter.try_acquire(999) > 0
 
 
 async def test_admin_cache_is_bounded() -> None:

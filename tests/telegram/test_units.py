@@ -14,7 +14,7 @@ from notelens.i18n import catalogue
 from notelens.telegram.i18n import lang_from_code, t
 from notelens.telegram.media import looks_like_question, parse_command
 from notelens.telegram.replies import html_chunks, notes_filename, split_text
-from notelens.telegram.scheduling import Lanes, RateLimiter
+from notelens.telegram.scheduling import Lanes
 from notelens.telegram.tasks.handlers import edit_categories
 from testsupport.fakes.telegram_server import _valid_html
 
@@ -88,16 +88,6 @@ def test_edit_categories() -> None:
     assert edit_categories(["a"], "remove q")[1] == "categories_not_found:q"
     assert edit_categories(["a"], "remove a")[1] == "categories_empty"
     assert edit_categories(["a"], "reset") == (None, None)
-
-
-def test_rate_limiter_window() -> None:
-    now = [0.0]
-    limiter = RateLimiter(2, 60, clock=lambda: now[0])
-    assert limiter.try_acquire(1) == 0 and limiter.try_acquire(1) == 0
-    assert limiter.try_acquire(1) == pytest.approx(60)
-    assert limiter.try_acquire(2) == 0
-    now[0] = 60.5
-    assert limiter.try_acquire(1) == 0
 
 
 async def test_lanes_keep_order_per_key_and_run_keys_in_parallel() -> None:

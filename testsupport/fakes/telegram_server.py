@@ -138,6 +138,8 @@ class FakeTelegram(ThreadedServer):
         # does, and retried while the bot answers anything but 200.
         self.webhook: dict[str, Any] | None = None
         self.webhook_statuses: list[int] = []
+        self.webhook_seconds: list[float] = []  # each answered POST: sent to 200
+        self._chat_locks: dict[int | None, asyncio.Lock] = {}
         self.app.router.add_route("*", "/bot{token}/{method}", self._api)
         self.app.router.add_get("/file/bot{token}/{path:.+}", self._file)
 
@@ -251,9 +253,17 @@ class FakeTelegram(ThreadedServer):
         with self._lock:
             self.updates.append(update)
         if self.webhook is not None:
-            self.call_soon(lambda: self.loop.create_task(self._deliver(update)))
+            self.call_soon(lambda: self.loop.create_task(self._deliver_in_turn(update)))
         self.call_soon(self._wake)
         return payload
+
+    async def _deliver_in_turn(self, update: dict[str, Any]) -> None:
+        """Like Telegram, one chat's updates are posted one at a time, in order (each after
+        the previous one was answered); different chats' at once."""
+        chat = _chat_of(update)
+        lock = self._chat_locks.setdefault(chat, asyncio.Lock())
+        async with lock:
+            await self._deliver(update)
 
     async def _deliver(self, update: dict[str, Any], attempts: int = 5) -> None:
         """POST one update to the webhook like Telegram: retried until a 200 (a few times)."""
@@ -263,6 +273,7 @@ class FakeTelegram(ThreadedServer):
             headers["X-Telegram-Bot-Api-Secret-Token"] = self.webhook["secret_token"]
         async with aiohttp.ClientSession() as session:
             for attempt in range(attempts):
+                began = time.monotonic()
                 try:
                     async with session.post(
                         self.webhook["url"], data=json.dumps(update), headers=headers
@@ -272,6 +283,7 @@ class FakeTelegram(ThreadedServer):
                     status = 0
                 self.webhook_statuses.append(status)
                 if status == 200:
+                    self.webhook_seconds.append(time.monotonic() - began)
                     with self._lock:
                         self.updates = [u for u in self.updates if u is not update]
                     return
@@ -690,6 +702,16 @@ class FakeTelegram(ThreadedServer):
             "file_size": size,
             "file_path": f"documents/{file_id}",
         }
+
+
+def _chat_of(update: dict[str, Any]) -> int | None:
+    for value in update.values():
+        if isinstance(value, dict):
+            message = value.get("message", value)
+            chat = message.get("chat") if isinstance(message, dict) else None
+            if isinstance(chat, dict):
+                return int(chat["id"])
+    return None
 
 
 def _member(user_id: int, status: str) -> dict[str, Any]:

@@ -6,7 +6,7 @@ Public API (everything else in the product only says submit, progress, cancel)::
     engine = JobEngine(settings, media=TelegramMedia(bot), deliver=send_reply)
     await engine.start()                  # inside the running loop (post_init, lifespan)
     await engine.submit(telegram_job_id(update.update_id), job)        # per-chat order
-    await engine.submit_album(f"{chat_id}:{media_group_id}", job_id, job)
+    await engine.submit_album(f"{chat_id}:{media_group_id}", job_id, job)  # any process
     await engine.progress(job_id)         # JobProgress: status, stage, done/total pages
     await engine.cancel(job_id)
     await engine.stop()                   # SIGTERM: finish within SHUTDOWN_GRACE_S
@@ -14,6 +14,9 @@ Public API (everything else in the product only says submit, progress, cancel)::
 - `Job`, `MediaRef`: what a job is (file references, never bytes).
 - `MediaSource`: `fetch(ref) -> bytes`; `TelegramMedia(bot)`, `DirectoryMedia(root)`.
 - `deliver(job, outcome: JobOutcome)`: the product's reply; runs as a step (at least once).
+- `settle(items) -> jobs`: what a gathered album becomes (a step); each item is the job its
+  own update made. Albums are gathered in the job database (DBOS send/recv), so the items
+  of one album may reach different processes.
 - `JobClient(settings)`: progress and cancel from a process that runs no jobs.
 - The HTTP API's jobs (`submit_api(api_job_id(seq), job)`, queue `notelens-api`): their
   files are uploads in the application store (`store.api_jobs`), read by every engine
@@ -39,7 +42,7 @@ if TYPE_CHECKING:
     from ._api import Routed, upload_ref
     from ._engine import JobClient, JobEngine, JobProgress, api_job_id, telegram_job_id
     from ._media import DirectoryMedia, MediaSource, TelegramMedia
-    from ._workflows import Deliver, JobOutcome, RunWhole
+    from ._workflows import Deliver, JobOutcome, RunWhole, SettleAlbum
 
 # `import dbos` costs 0.5-1 s and ~55 MB: only what runs jobs pays it (`notelens.jobs.types`
 # stays cheap for the Telegram layer and the CLI).
@@ -57,6 +60,7 @@ _LAZY = {
     "Deliver": "._workflows",
     "JobOutcome": "._workflows",
     "RunWhole": "._workflows",
+    "SettleAlbum": "._workflows",
 }
 
 
@@ -78,6 +82,7 @@ __all__ = [
     "MediaSource",
     "Routed",
     "RunWhole",
+    "SettleAlbum",
     "TelegramMedia",
     "api_job_id",
     "telegram_job_id",

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
+import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from dbos import (
     DBOS,
     DBOSClient,
+    Queue,
     SetEnqueueOptions,
     SetWorkflowID,
     WorkflowHandleAsync,
@@ -30,14 +35,17 @@ from ._workflows import (
     ALBUM_ITEMS,
     ALBUM_TOPIC,
     API_PREFIX,
+    MODEL_QUEUE,
     PROGRESS,
     QUEUE,
     Deliver,
     Runtime,
     RunWhole,
+    SettleAlbum,
     ShowProgress,
     job_to_json,
     job_workflow,
+    model_permit,
     set_runtime,
 )
 from .types import Job
@@ -45,10 +53,25 @@ from .types import Job
 log = logging.getLogger(__name__)
 
 UNFINISHED = ("ENQUEUED", "PENDING")
-QUEUE_POLL_S = 0.25
+QUEUE_POLL_S = 0.05
 # The HTTP API's jobs: a queue of their own, so that a process without the bot (an API-only
 # `serve`) takes only these, and no chat's order holds them up.
 API_QUEUE = "notelens-api"
+PERMIT_POLL_S = 0.05  # how often a model request waiting for its permit looks
+
+
+class _NoJobArguments(logging.Filter):
+    """DBOS logs a cut-off step with its arguments (a person's question, file ids): keep
+    the fact, not the arguments."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg)
+        if message.startswith("Asyncio task cancelled for workflow or step"):
+            record.msg, record.args = "a job's step was cut off; it resumes at the next start", None
+        return True
+
+
+_NO_JOB_ARGUMENTS = _NoJobArguments()
 
 
 def telegram_job_id(update_id: int) -> str:
@@ -98,7 +121,7 @@ class JobEngine:
 
     `start()` inside the running event loop (PTB post_init, ASGI lifespan); `stop()` on
     SIGTERM. `media` fetches file references, `deliver(job, outcome)` hands the result
-    over (it runs as a step: at least once).
+    over (it runs as a step: at least once); `settle` turns a gathered album into jobs.
     """
 
     def __init__(
@@ -109,6 +132,7 @@ class JobEngine:
         deliver: Deliver,
         run: RunWhole | None = None,
         show: ShowProgress | None = None,
+        settle: SettleAlbum | None = None,
         pipeline: Pipeline | None = None,
         api: ApiJobStore | None = None,
         api_only: bool = False,
@@ -123,7 +147,10 @@ class JobEngine:
         if api is not None:
             routed = Routed(None if api_only else media, None if api_only else deliver, api)
             media, deliver = routed, routed.deliver
-        self.runtime = Runtime(settings, self.pipeline, media, deliver, PageCache(media), run, show)
+        self.runtime = Runtime(
+            settings, self.pipeline, media, deliver, PageCache(media), run, show, settle
+        )
+        self.model_queue: Queue | None = None
         self._workers: Workers | None = None
         self._supervisor: asyncio.Task[None] | None = None
 
@@ -133,9 +160,10 @@ class JobEngine:
         s = self.settings
         await asyncio.to_thread(prepare_sqlite, self.url)
         set_runtime(self.runtime)
+        logging.getLogger("dbos").addFilter(_NO_JOB_ARGUMENTS)  # once: a set of filters
         DBOS(config=dbos_config(s, self.url))
-        if self.api_only:
-            DBOS.listen_queues([API_QUEUE])
+        if self.api_only:  # and the model's permits, which any process may have to start
+            DBOS.listen_queues([API_QUEUE, MODEL_QUEUE])
         DBOS.launch()  # must run on the loop: DBOS then runs our async workflows on it
         self.queue = await DBOS.register_queue_async(
             QUEUE,
@@ -144,16 +172,26 @@ class JobEngine:
             polling_interval_sec=QUEUE_POLL_S,
             on_conflict="always_update",
         )
-        # API jobs are mostly one photo, one model call: twice as many in flight as
-        # JOB_CONCURRENCY keep the model's slots busy while a finished job hands over (its
-        # checkpoints, the queue's next poll). Measured by benchmarks/api.py: 1.41x the
-        # pipeline's time with 8 (= VLM_MAX_CONCURRENCY), 1.01x with 16.
+        # API jobs are mostly one photo, one model call: twice as many in flight as the
+        # model's slots (JOB_CONCURRENCY, 16, is twice VLM_MAX_CONCURRENCY's 8) keep them busy
+        # while a finished job hands over (its checkpoints, the queue's next poll). Measured by
+        # benchmarks/api.py: 1.41x the pipeline's time with 8 jobs at once, 1.01x with 16.
         self.api_queue = await DBOS.register_queue_async(
             API_QUEUE,
-            worker_concurrency=2 * s.job_concurrency,
+            worker_concurrency=s.job_concurrency,
             polling_interval_sec=QUEUE_POLL_S,
             on_conflict="always_update",
         )
+        if s.model_rate_limit is not None:
+            self.model_queue = await DBOS.register_queue_async(
+                MODEL_QUEUE,
+                limiter={"limit": s.model_rate_limit, "period": s.model_rate_period_s},
+                polling_interval_sec=PERMIT_POLL_S,
+                on_conflict="always_update",
+            )
+            for client in (self.pipeline.ctx.vlm, self.pipeline.ctx.llm):
+                if client is not None:
+                    client.permit = self.model_permit
         self._workers = await asyncio.to_thread(
             Workers, self.url, s.worker_id, s.app_version, s.worker_silence_s
         )
@@ -169,16 +207,20 @@ class JobEngine:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._supervisor
         self.runtime.stopping = True
+        for client in (self.pipeline.ctx.vlm, self.pipeline.ctx.llm):
+            if client is not None:
+                client.permit = None
         # DBOS.destroy stops dequeuing and waits for running jobs (in whole seconds, blocking:
         # in a thread, so our loop runs the jobs meanwhile), then disconnects.
         await asyncio.to_thread(DBOS.destroy, workflow_completion_timeout_sec=int(grace))
+        # DBOS made its executor the loop's default one and has just shut it down: a new one
+        # for whatever runs next (the cut-off jobs' cleanup included).
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor())
         # Jobs still running are cut off here (a cancelled step records nothing): they stay
         # PENDING and resume, at their first unfinished step, at the next start.
         for task in list(self.runtime.running):
             task.cancel()
         await asyncio.gather(*self.runtime.running, return_exceptions=True)
-        # DBOS made its executor the loop's default one and has just shut it down.
-        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor())
         set_runtime(None)
         if self._workers is not None:
             await asyncio.to_thread(self._workers.dispose)
@@ -202,22 +244,26 @@ class JobEngine:
     async def submit_album(
         self, album_key: str, job_id: str, job: Job, *, partition_key: str | None = None
     ) -> str:
-        """One photo of an album (`album_key`: chat and media_group_id). The first photo's job
-        collects the others; a photo that comes after it closed becomes a job of its own.
-        Returns the id of the job the photo landed in."""
+        """One item of an album (`album_key`: chat and media_group_id), whichever process it
+        reached. The first item's job gathers the others (the gathered jobs go to the
+        `settle` hook); an item that comes after that job closed starts the next gathering
+        job. Returns the id of the job the item landed in."""
         assert self._workers is not None
-        owner = await asyncio.to_thread(self._workers.claim_album, album_key, job_id)
-        if owner == job_id:
-            return await self._enqueue(job_id, job, partition_key, album=True)
-        if await self._album_open(owner):
-            message = {"key": job_id, "media": [m.to_json() for m in job.media]}
-            await DBOS.send_async(owner, message, ALBUM_TOPIC, idempotency_key=job_id)
-            if not await DBOS.get_event_async(owner, ALBUM_CLOSED, timeout_seconds=0):
-                return owner
-            taken = await DBOS.get_event_async(owner, ALBUM_ITEMS, timeout_seconds=30)
-            if taken is not None and job_id in taken:
-                return owner
-        return await self._enqueue(job_id, job, partition_key, album=False)
+        workers = self._workers
+        owner = await asyncio.to_thread(workers.claim_album, album_key, job_id)
+        while owner != job_id:
+            if await self._album_open(owner):
+                message = {"key": job_id, "job": job_to_json(job)}
+                await DBOS.send_async(owner, message, ALBUM_TOPIC, idempotency_key=job_id)
+                if not await DBOS.get_event_async(owner, ALBUM_CLOSED, timeout_seconds=0):
+                    return owner
+                taken = await DBOS.get_event_async(owner, ALBUM_ITEMS, timeout_seconds=30)
+                if taken is not None and job_id in taken:
+                    return owner
+            # Closed without this item (a message to a finished workflow is dropped): this
+            # item's job gathers the album's later items, unless another took over first.
+            owner = await asyncio.to_thread(workers.take_album, album_key, owner, job_id)
+        return await self._enqueue(job_id, job, partition_key, album=True)
 
     async def _album_open(self, owner: str) -> bool:
         for _ in range(50):  # the owner claims the album a moment before it enqueues
@@ -270,6 +316,37 @@ class JobEngine:
         )
         return await handle.get_result()
 
+    # -------------------------------------------------------------- the model's rate
+
+    async def model_permit(self) -> None:
+        """Wait until the model queue starts a permit: at most MODEL_RATE_LIMIT a period,
+        counted by DBOS's queue limiter over every process of the deployment."""
+        assert self.model_queue is not None
+        queue = self.model_queue
+
+        async def take() -> None:
+            with SetWorkflowID(f"permit-{uuid.uuid4().hex}"):
+                handle = await queue.enqueue_async(model_permit)
+            await handle.get_result(polling_interval_sec=PERMIT_POLL_S)
+
+        # Outside any workflow or step (a model call runs inside one): a permit is a
+        # workflow of its own, not a child of the job.
+        await asyncio.create_task(take(), context=contextvars.Context())
+
+    async def _forget_old_permits(self) -> None:
+        """A permit counts for one period; two later its row is only clutter."""
+        cutoff = time.time() - 2 * self.settings.model_rate_period_s
+        old = await DBOS.list_workflows_async(
+            queue_name=MODEL_QUEUE,
+            status="SUCCESS",
+            dequeued_before=datetime.fromtimestamp(cutoff, UTC).isoformat(),
+            load_input=False,
+            load_output=False,
+            limit=1000,
+        )
+        if old:
+            await DBOS.delete_workflows_async([w.workflow_id for w in old])
+
     # -------------------------------------------------------------- takeover
 
     async def _supervise(self) -> None:
@@ -286,6 +363,8 @@ class JobEngine:
         workers = self._workers
         assert workers is not None
         await asyncio.to_thread(workers.beat)
+        if self.model_queue is not None:
+            await self._forget_old_permits()
         for worker_id, version in await asyncio.to_thread(workers.claim_silent):
             if version == self.settings.app_version:
                 log.warning("worker %s is silent: taking over its jobs", worker_id)

@@ -112,6 +112,19 @@ class Workers:
                 ).scalar_one()
             return str(owner)
 
+    def take_album(self, album_key: str, closed: str, workflow_id: str) -> str:
+        """Make `workflow_id` the album's collector in place of `closed` (which stopped
+        taking items); the collector after the attempt, whoever won."""
+        a = self.albums
+        with self.engine.begin() as c:
+            c.execute(
+                a.update()
+                .where(a.c.album_key == album_key, a.c.workflow_id == closed)
+                .values(workflow_id=workflow_id, created_at=time.time())
+            )
+            owner = c.execute(sa.select(a.c.workflow_id).where(a.c.album_key == album_key))
+            return str(owner.scalar_one())
+
 
 def _sqlite_busy_timeout(dbapi_conn: object, _record: object) -> None:
     dbapi_conn.execute("PRAGMA busy_timeout=30000")  # type: ignore[attr-defined]

@@ -29,6 +29,7 @@ from .types import Job, MediaRef
 log = logging.getLogger(__name__)
 
 QUEUE = "notelens-jobs"
+MODEL_QUEUE = "notelens-model"  # permits for model requests, rate-limited (MODEL_RATE_LIMIT)
 ALBUM_TOPIC = "album"
 ALBUM_CLOSED = "album-closed"  # event: the job takes no more photos
 ALBUM_ITEMS = "album-items"  # event: the keys of the photos it took
@@ -57,6 +58,10 @@ Deliver = Callable[[Job, JobOutcome], Awaitable[None]]
 RunWhole = Callable[[Job], Awaitable[None]]
 # Shown to the user as pages finish ("page 2/5"): a display only, never checkpointed.
 ShowProgress = Callable[[Job, str, int, int], Awaitable[None]]
+# What a gathered album becomes: the jobs to run, in order (none when it answered by itself).
+# Each item is the job its own update would have made; without a hook, the first item's job
+# over every item's files.
+SettleAlbum = Callable[[list[Job]], Awaitable[list[Job]]]
 
 
 @dataclass
@@ -70,6 +75,7 @@ class Runtime:
     pages: PageCache
     run: RunWhole | None = None
     show: ShowProgress | None = None
+    settle: SettleAlbum | None = None
     running: set[asyncio.Task[Any]] = field(default_factory=set)  # this process's jobs
     stopping: bool = False
 
@@ -219,6 +225,18 @@ async def deliver(data: dict[str, Any], outcome: JobOutcome) -> None:
     await runtime().deliver(job_from_json(data), outcome)
 
 
+@DBOS.step(name="notelens.settle_album")
+async def settle_album(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The jobs a gathered album becomes (a step: the product may look things up, answer)."""
+    settle = runtime().settle
+    jobs = [job_from_json(item) for item in items]
+    if settle is None:
+        first = jobs[0]
+        first.media = [ref for job in jobs for ref in job.media]
+        return [job_to_json(first)]
+    return [job_to_json(job) for job in await settle(jobs)]
+
+
 # ------------------------------------------------------------------ the workflow
 
 
@@ -306,17 +324,17 @@ async def _notes(job: Job, data: dict[str, Any], language: str | None) -> NotesR
     return await render_notes(pages, usage, split_warnings, language, lang, polishing)
 
 
-async def _collect_album(first: str, media: list[MediaRef]) -> list[MediaRef]:
-    """Take the album's other photos until none came for ALBUM_WAIT_S, then close.
+async def _collect_album(first: str, data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Take the album's other items until none came for ALBUM_WAIT_S, then close.
 
-    A photo sent after the close is not taken (DBOS keeps the message but nobody reads
+    An item sent after the close is not taken (DBOS keeps the message but nobody reads
     it): the sender sees the close and the published keys and starts a job of its own.
     """
     wait = runtime().settings.album_wait_s
-    items: dict[str, list[MediaRef]] = {first: media}
+    items: dict[str, dict[str, Any]] = {first: data}
 
     def take(message: Any) -> None:
-        items[str(message["key"])] = [MediaRef(**m) for m in message["media"]]
+        items[str(message["key"])] = message.get("job") or {**data, "media": message["media"]}
 
     while (message := await DBOS.recv_async(ALBUM_TOPIC, timeout_seconds=wait)) is not None:
         take(message)
@@ -324,7 +342,14 @@ async def _collect_album(first: str, media: list[MediaRef]) -> list[MediaRef]:
     while (message := await DBOS.recv_async(ALBUM_TOPIC, timeout_seconds=0)) is not None:
         take(message)
     await DBOS.set_event_async(ALBUM_ITEMS, sorted(items))
-    return [ref for key in sorted(items) for ref in items[key]]  # IDs sort in arrival order
+    return [items[key] for key in sorted(items)]  # IDs sort in arrival order
+
+
+@DBOS.workflow(name="notelens.model_permit")
+async def model_permit() -> None:
+    """Does nothing: its start, which the model queue's limiter allows at most
+    MODEL_RATE_LIMIT times per MODEL_RATE_PERIOD_S across the deployment, is the permit
+    for one model request."""
 
 
 @DBOS.workflow(name="notelens.job")
@@ -341,9 +366,17 @@ async def job_workflow(data: dict[str, Any], album: bool = False) -> str:
 
 
 async def _run_job(job_id: str, data: dict[str, Any], album: bool) -> str:
-    if album:
-        first = [MediaRef(**m) for m in data["media"]]
-        data = {**data, "media": [m.to_json() for m in await _collect_album(job_id, first)]}
+    if not album:
+        return await _run_one(job_id, data)
+    jobs = await settle_album(await _collect_album(job_id, data))
+    outcomes = [
+        await _run_one(f"{job_id}-{i:02d}" if len(jobs) > 1 else job_id, one)
+        for i, one in enumerate(jobs)
+    ]
+    return "failed" if "failed" in outcomes else "ok"
+
+
+async def _run_one(job_id: str, data: dict[str, Any]) -> str:
     job = job_from_json(data)
     if runs_whole(job_id, job):
         await run_whole(data)

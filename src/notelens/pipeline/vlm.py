@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,6 +102,9 @@ class ModelClient:
         )
         self._max_concurrency = max_concurrency
         self._semaphore: asyncio.Semaphore | None = None
+        # Awaited before every request: the job engine's permit when the endpoint's rate
+        # limit is shared by a deployment (MODEL_RATE_LIMIT); None: no limit.
+        self.permit: Callable[[], Awaitable[None]] | None = None
 
     @property
     def semaphore(self) -> asyncio.Semaphore:
@@ -137,6 +141,8 @@ class ModelClient:
             kwargs["presence_penalty"] = presence_penalty
         if extra_body:
             kwargs["extra_body"] = extra_body
+        if self.permit is not None:
+            await self.permit()
         try:
             async with self.semaphore:
                 return await self._client.chat.completions.create(**kwargs)

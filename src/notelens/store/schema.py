@@ -189,6 +189,26 @@ ledger_changes = sa.Table(
     sa.Index("ledger_changes_created", "created_at"),
 )
 
+# Per-person rate limits shared by every process: the times of the last `limit` hits of
+# each kind ("jobs", "hints") and key (a person, or a group), a JSON list.
+rate_hits = sa.Table(
+    "rate_hits",
+    metadata,
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("key", Id, primary_key=True, autoincrement=False),
+    sa.Column("hits", sa.Text, nullable=False),
+    sa.Column("updated_at", Time, nullable=False),
+    sa.Index("rate_hits_updated", "updated_at"),
+)
+
+# Pauses every process honours: Telegram's flood wait (a 429's retry_after), by scope.
+shared_pauses = sa.Table(
+    "shared_pauses",
+    metadata,
+    sa.Column("scope", sa.String(32), primary_key=True),
+    sa.Column("until", Time, nullable=False),
+)
+
 # The archive's and the HTTP API's tables join this metadata (Alembic compares them too).
 from . import api_schema as _api_schema  # noqa: E402, F401
 from . import archive_schema as _archive_schema  # noqa: E402, F401

@@ -1,4 +1,5 @@
-"""The bot's memory: user preferences, categories, the jobs buttons refer to, its messages.
+"""The bot's memory: user preferences, categories, the jobs buttons refer to, its messages,
+each person's rate limits, and the pauses every process honours.
 
 Nothing is cached in the process: several processes may share one PostgreSQL database,
 so every read asks the database (one indexed row).
@@ -22,9 +23,10 @@ from ..config import Settings
 from ..jobs.types import Job, MediaRef
 from .engine import database_url, make_engine, normalise_url, sqlite_url, upsert, writing
 from .migrate import current_revision, upgrade
-from .schema import bot_messages, jobs, users
+from .schema import bot_messages, jobs, rate_hits, shared_pauses, users
 
 JOB_RETENTION = timedelta(days=30)
+RATE_KEPT = timedelta(hours=1)  # a rate window is at most this long: idle rows go
 
 
 def new_job_id() -> str:
@@ -178,6 +180,52 @@ class Store:
             )
         return await self.job(job_id) if job_id is not None else None
 
+    # --- rate limits ------------------------------------------------------------
+    async def take_rate(
+        self, kind: str, key: int, limit: int, period: float, now: float | None = None
+    ) -> float:
+        """Count one hit of `kind` for `key` unless it already had `limit` in the last
+        `period` seconds: 0 when counted, else the seconds until one would be (a sliding
+        window). One row per kind and key, locked for the change, so every process sharing
+        the database sees the same count."""
+        now = time.time() if now is None else now
+        where = (rate_hits.c.kind == kind, rate_hits.c.key == key)
+        async with writing(self.engine) as conn:
+            empty = {"kind": kind, "key": key, "hits": "[]", "updated_at": now}
+            await conn.execute(upsert(conn, rate_hits, empty, ["kind", "key"]))
+            query = sa.select(rate_hits.c.hits).where(*where)
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update()
+            stored: list[float] = json.loads(await conn.scalar(query) or "[]")
+            hits = [t for t in stored if now - t < period]
+            if len(hits) >= limit:
+                return max(0.1, period - (now - hits[-limit]))
+            hits = [*hits, now][-limit:]
+            await conn.execute(
+                rate_hits.update().where(*where).values(hits=json.dumps(hits), updated_at=now)
+            )
+        return 0.0
+
+    async def pause(self, scope: str, until: float) -> None:
+        """Every process should wait until `until` (Unix time) before acting in `scope`; a
+        later pause already set stays."""
+        async with writing(self.engine) as conn:
+            await conn.execute(
+                upsert(conn, shared_pauses, {"scope": scope, "until": until}, ["scope"])
+            )
+            await conn.execute(
+                shared_pauses.update()
+                .where(shared_pauses.c.scope == scope, shared_pauses.c.until < until)
+                .values(until=until)
+            )
+
+    async def paused_until(self, scope: str) -> float:
+        async with self.engine.connect() as conn:
+            until = await conn.scalar(
+                sa.select(shared_pauses.c.until).where(shared_pauses.c.scope == scope)
+            )
+        return float(until or 0.0)
+
     # --- forgetting -----------------------------------------------------------
     async def prune(self, older_than: timedelta = JOB_RETENTION) -> int:
         """Forget jobs older than `older_than` and the bot's messages that point to them
@@ -185,7 +233,9 @@ class Store:
         old = sa.select(jobs.c.job_id).where(
             jobs.c.created_at < time.time() - older_than.total_seconds()
         )
+        idle = time.time() - RATE_KEPT.total_seconds()
         async with writing(self.engine) as conn:
+            await conn.execute(rate_hits.delete().where(rate_hits.c.updated_at < idle))
             await conn.execute(bot_messages.delete().where(bot_messages.c.job_id.in_(old)))
             return (await conn.execute(jobs.delete().where(jobs.c.job_id.in_(old)))).rowcount
 

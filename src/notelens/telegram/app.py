@@ -18,7 +18,6 @@ from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     ApplicationBuilder,
     CallbackQueryHandler,
     ContextTypes,
@@ -32,10 +31,11 @@ from ..store import Store
 from . import notes, receipts, tasks, web
 from .context import SERVICES_KEY, BotApp, CustomContext, PipelineLike, Services, services_of
 from .errors import install_redaction, on_error, quiet_noisy_loggers, redact
+from .flood import SharedRateLimiter
 from .gate import gate
 from .intake import add_intake
 from .polling import poll
-from .scheduling import AlbumCollector, Lanes, RateLimiter
+from .scheduling import AlbumCollector, Lanes
 from .tasks.buttons import on_unknown_button
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,6 @@ log = logging.getLogger(__name__)
 EXIT_OK, EXIT_CONFIG, EXIT_NETWORK = 0, 3, 4
 # Updates handled at once. Handlers only queue work, so this bounds little.
 CONCURRENT_UPDATES = 256
-SHUTDOWN_GRACE_S = 8.0  # within `docker stop`'s default 10 s
 PRUNE_EVERY_S = 6 * 3600  # old jobs and the links of our messages to them
 
 
@@ -74,13 +73,15 @@ def build_app(
         if key is not None:
             secrets.append(key.get_secret_value())
     install_redaction(*secrets)
+    owns_store = store is None
+    store = store or Store.from_settings(settings)
 
     builder = (
         ApplicationBuilder()
         .token(token)
         .context_types(ContextTypes(context=CustomContext))
         .concurrent_updates(CONCURRENT_UPDATES)
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(SharedRateLimiter(store, max_retries=3))
         .defaults(
             Defaults(
                 parse_mode=ParseMode.HTML,
@@ -110,12 +111,11 @@ def build_app(
     app.bot_data[SERVICES_KEY] = Services(
         settings=settings,
         pipeline=pipeline,
-        store=store or Store.from_settings(settings),
+        store=store,
         lanes=Lanes(max_running=max(4, settings.vlm_max_concurrency * 2)),
-        limiter=RateLimiter(settings.user_jobs_per_minute),
         albums=AlbumCollector(settings.album_wait_s),
         owns_pipeline=owns_pipeline,
-        owns_store=store is None,
+        owns_store=owns_store,
     )
     add_handlers(app)
     app.add_error_handler(on_error)
@@ -150,16 +150,20 @@ async def _post_init(app: BotApp) -> None:
 
 
 async def _post_stop(app: BotApp) -> None:
-    """Finish the work already accepted (albums waiting included) before shutting down."""
+    """Finish the work already accepted (albums waiting included) within SHUTDOWN_GRACE_S in
+    all, then shut down; durable jobs that did not finish resume at the next start."""
     s = services_of(app)
+    grace = s.settings.shutdown_grace_s
+    loop = asyncio.get_running_loop()
+    began = loop.time()
     s.albums.flush()
     try:
-        await s.lanes.join(SHUTDOWN_GRACE_S)
+        await s.lanes.join(grace)
     except TimeoutError:
-        log.warning("jobs still running after %.0f s; cancelling them", SHUTDOWN_GRACE_S)
+        log.warning("work still running after %.0f s; cancelling it", grace)
         await s.lanes.cancel()
-    if s.jobs is not None:  # running jobs get SHUTDOWN_GRACE_S; the rest resume at next start
-        await s.jobs.stop()
+    if s.jobs is not None:
+        await s.jobs.stop(max(0.0, grace - (loop.time() - began)))
         s.jobs = None
 
 

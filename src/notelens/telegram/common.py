@@ -84,19 +84,16 @@ def first_refusal(lang: str, refs: Sequence[MediaRef], limit: int) -> str | None
     return next(filter(None, (file_refusal(lang, ref, limit) for ref in refs)), None)
 
 
-def rate_limited(ctx: CustomContext, intent: Intent) -> bool:
-    """Count a job for the sender's identity; when over the limit, tell them and say True."""
+async def rate_limited(ctx: CustomContext, intent: Intent) -> bool:
+    """Count a job for the sender's identity (in the database: every process shares the
+    count); when over the limit, tell them and say True. Runs in a job's `prepare`, on
+    the sender's lane."""
     s = ctx.services
-    wait = s.throttle(intent.who.key)
+    wait = await s.throttle(intent.who.key)
     if not wait:
         return False
-
-    async def tell() -> None:
-        lang = await lang_of(s, intent.who.key, intent.who.user)
-        await say(ctx, intent.chat.id, rate_limit_text(s, lang, wait))
-
-    # Not queued on the lane: the sender should hear it now, not after their running jobs.
-    ctx.application.create_task(tell(), update=ctx.current_update)
+    lang = await lang_of(s, intent.who.key, intent.who.user)
+    await say(ctx, intent.chat.id, rate_limit_text(s, lang, wait))
     return True
 
 

@@ -20,7 +20,7 @@ from ..store import Store
 from .admins import AdminCache
 from .ledger import Ledger
 from .pending import Intake
-from .scheduling import AlbumCollector, Lanes, RateLimiter
+from .scheduling import AlbumCollector, Lanes
 
 if TYPE_CHECKING:
     from ..jobs import JobEngine
@@ -47,7 +47,6 @@ class Services:
     pipeline: PipelineLike
     store: Store
     lanes: Lanes
-    limiter: RateLimiter
     albums: AlbumCollector[Intent]
     owns_pipeline: bool = True
     owns_store: bool = True
@@ -56,12 +55,10 @@ class Services:
     intake: Intake = field(default_factory=lambda: Intake())
     ledger: Ledger = field(init=False)
     admins: AdminCache = field(init=False)
-    hints: RateLimiter = field(init=False)
 
     def __post_init__(self) -> None:
         self.ledger = Ledger(self.store)
         self.admins = AdminCache(self.settings.admin_user_ids)
-        self.hints = RateLimiter(HINTS_PER_MINUTE)
 
     def allowed(self, user_id: int) -> bool:
         """An empty ALLOWED_USER_IDS means everyone; admins are always allowed."""
@@ -71,10 +68,17 @@ class Services:
     def is_admin(self, user_id: int) -> bool:
         return user_id in self.settings.admin_user_ids
 
-    def throttle(self, key: int) -> float:
+    async def throttle(self, key: int) -> float:
         """Count a job for `key` (a person, or a group its anonymous admins share): 0 when it
-        may run, else seconds to wait. Bot admins are never limited."""
-        return 0.0 if self.is_admin(key) else self.limiter.try_acquire(key)
+        may run, else seconds to wait. Bot admins are never limited. Counted in the
+        database, so every process of a deployment shares the limit."""
+        if self.is_admin(key):
+            return 0.0
+        return await self.store.take_rate("jobs", key, self.settings.user_jobs_per_minute, 60)
+
+    async def hint_allowed(self, key: int) -> bool:
+        """A plain-text hint for `key`: at most HINTS_PER_MINUTE, across processes."""
+        return not await self.store.take_rate("hints", key, HINTS_PER_MINUTE, 60)
 
     def categories_for(self, stored: list[str] | None) -> list[str]:
         return list(stored) if stored else list(self.settings.default_categories)

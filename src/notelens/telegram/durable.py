@@ -3,7 +3,9 @@ the update was received, resumed after a crash or a deploy, shared by many proce
 
 A notes job is read page by page, each page a checkpointed step, and answered by
 `deliver_notes`; every other job runs through the bot's own runner as one step (its
-answers depend on the ledger, the user's categories and the like).
+answers depend on the ledger, the user's categories and the like). An album's items are
+gathered by the job of its first item, whichever process each item reached, then offered
+to the album takers (`settle`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
-from telegram import Bot
+from telegram import Bot, Update
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 
@@ -73,6 +75,9 @@ def make_engine(app: BotApp, services: Services) -> JobEngine:
             await progress.finish(len(outcome.results[0].pages))
         await deliver_notes(services, bot, job, outcome)
 
+    async def settle_items(items: list[Job]) -> list[Job]:
+        return await settle(app, items)
+
     pipeline = services.pipeline if isinstance(services.pipeline, Pipeline) else None
     return JobEngine(
         services.settings,
@@ -80,6 +85,7 @@ def make_engine(app: BotApp, services: Services) -> JobEngine:
         deliver=deliver,
         run=run,
         show=show,
+        settle=settle_items,
         pipeline=pipeline,
         # The HTTP API's jobs share the queue's workers: any process may run them.
         api=ApiJobStore(services.store.engine),
@@ -107,6 +113,41 @@ async def deliver_notes(services: Services, bot: Bot, job: Job, outcome: JobOutc
     sent = await send_notes(services, bot, job, result, [])
     for message in sent:
         await services.store.link_message(job.chat_id, message.message_id, job.job_id)
+
+
+async def enqueue_album_item(
+    services: Services, key: int, album_key: str, update_id: int, item: Job
+) -> None:
+    """One album item, to the job gathering its album (in whichever process it runs)."""
+    from ..jobs import telegram_job_id
+
+    assert services.jobs is not None
+    await services.jobs.submit_album(
+        album_key, telegram_job_id(update_id), item, partition_key=str(key)
+    )
+
+
+async def settle(app: BotApp, items: list[Job]) -> list[Job]:
+    """A gathered album, offered to the features' album takers as the in-memory path does:
+    each item carries its update, read again here into the intent the gate made of it."""
+    from .context import CustomContext
+    from .intake import settle_album
+    from .intent import parse
+
+    bot = app.bot
+    updates = [Update.de_json((item.meta or {})["update"], bot) for item in items]
+    intents = [i for u in updates if (i := parse(u, bot.id, bot.username)) is not None]
+    if not intents:
+        return []
+    ctx = CustomContext.from_update(updates[0], app)
+    ctx.current_update = updates[0]
+    jobs = await settle_album(ctx, intents)
+    services = ctx.services
+    for job in jobs:
+        if job.job_id is None:
+            job.job_id = await services.store.add_job(job)
+        job.meta = {**(job.meta or {}), "language": job.lang}
+    return jobs
 
 
 async def enqueue(services: Services, key: int, update_id: int, jobs: list[Job]) -> None:

@@ -3,8 +3,9 @@
 PTB's Updater puts a fetched batch on a queue and confirms it (the next `getUpdates`
 offset) before the handlers have run, so a crash in between loses those updates. Here
 each update is handled (its job enqueued, durably once jobs are stored) before the
-offset moves past it; an update handled but not yet confirmed when the process dies
-is fetched again, and the job store ignores the repeat (job ids come from update ids).
+offset moves past it (a batch's jobs are stored concurrently, each person's in order);
+an update handled but not yet confirmed when the process dies is fetched again, and the
+job store ignores the repeat (job ids come from update ids).
 """
 
 from __future__ import annotations
@@ -60,9 +61,16 @@ async def poll(
             continue
         backoff = 1.0
         try:
+            # Handlers only start the work (in each person's order); the batch's jobs are
+            # then stored together, and the offset moves past those stored, in order.
             for update in updates:
                 await app.process_update(update)
-                await handled(app, update)
+            stored = await asyncio.gather(
+                *(handled(app, update) for update in updates), return_exceptions=True
+            )
+            for update, result in zip(updates, stored, strict=True):
+                if isinstance(result, BaseException):
+                    raise result
                 offset = update.update_id + 1
         except Exception as exc:  # not stored: fetch it again after a pause, never skip it
             log.warning("an update could not be stored (%s); retrying", type(exc).__name__)

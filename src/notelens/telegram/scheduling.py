@@ -1,4 +1,5 @@
-"""Scheduling around the handlers: per-user order, rate limits, albums, chat actions.
+"""Scheduling around the handlers: per-user order, albums (DURABLE_JOBS=false), chat actions.
+(Rate limits live in the database: `Store.take_rate`.)
 
 Handlers run concurrently (one task per update). To still answer each user's
 photos in the order sent, a handler *synchronously* appends its work to that
@@ -12,8 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -96,52 +96,6 @@ class Lanes:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-
-
-class RateLimiter:
-    """At most `limit` jobs per user in any `period` seconds (sliding window).
-
-    Remembers at most `max_keys` users: past that, users idle for a whole period are
-    forgotten first, then the least recently seen.
-    """
-
-    def __init__(
-        self,
-        limit: int,
-        period: float = 60.0,
-        clock: Callable[[], float] = time.monotonic,
-        max_keys: int = 10_000,
-    ):
-        self.limit = limit
-        self.period = period
-        self.max_keys = max_keys
-        self._clock = clock
-        self._hits: OrderedDict[int, deque[float]] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self._hits)
-
-    def try_acquire(self, user_id: int) -> float:
-        """0 when the job may run (and it is counted); else seconds until it could."""
-        now = self._clock()
-        hits = self._hits.pop(user_id, None) or deque(maxlen=self.limit)
-        self._hits[user_id] = hits  # most recently seen last
-        if len(self._hits) > self.max_keys:
-            self._evict(now, keep=user_id)
-        while hits and now - hits[0] >= self.period:
-            hits.popleft()
-        if len(hits) >= self.limit:
-            return max(0.1, self.period - (now - hits[0]))
-        hits.append(now)
-        return 0.0
-
-    def _evict(self, now: float, keep: int) -> None:
-        idle = [k for k, h in self._hits.items() if not h or now - h[-1] >= self.period]
-        for key in idle:
-            if key != keep:
-                del self._hits[key]
-        while len(self._hits) > self.max_keys:
-            self._hits.popitem(last=False)
 
 
 @dataclass

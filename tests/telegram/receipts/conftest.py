@@ -10,10 +10,11 @@ from typing import Any
 import numpy as np
 import pytest
 from PIL import Image
-from telegram.ext import AIORateLimiter
 
 from notelens.pipeline.images import hash_distance, open_image, perceptual_hash
+from notelens.store import Store
 from notelens.telegram import app as telegram_app
+from notelens.telegram.flood import SharedRateLimiter
 from testsupport.fakes.openai_server import FakeOpenAI, Recorded, Reply, default_responder, text
 from testsupport.fakes.telegram_server import GROUP_ID, Call, FakeTelegram, user
 
@@ -91,10 +92,10 @@ def busy_groups(monkeypatch: pytest.MonkeyPatch) -> None:
     limiter waits for that (a message every 3 s after the first 20); a test that plays a
     whole trip in a few seconds needs more."""
 
-    def limiter(**kw: Any) -> AIORateLimiter:
-        return AIORateLimiter(group_max_rate=10_000, **kw)
+    def limiter(store: Store, **kw: Any) -> SharedRateLimiter:
+        return SharedRateLimiter(store, group_max_rate=10_000, **kw)
 
-    monkeypatch.setattr(telegram_app, "AIORateLimiter", limiter)
+    monkeypatch.setattr(telegram_app, "SharedRateLimiter", limiter)
 
 
 # --- driving the chat ----------------------------------------------------------------------

@@ -101,7 +101,7 @@ def take_photo(ctx: CustomContext, intent: Intent) -> bool:
     s = ctx.services
     if intent.receipt:
         checked = checked_file(ctx, intent)
-        if checked is None or rate_limited(ctx, intent):
+        if checked is None:
             return True
         meta = receipt_meta(intent.message, intent.who)
         photo = Photo(checked, meta, intent.message.message_id)
@@ -111,15 +111,18 @@ def take_photo(ctx: CustomContext, intent: Intent) -> bool:
         limit = s.settings.telegram_max_download_bytes
         if not isinstance(ref, MediaRef) or too_big(ref, limit):
             return True
-        if s.throttle(intent.who.key):
-            log.info("auto mode: skipped a photo in chat %s (rate limit)", intent.chat.id)
-            return True
         meta = receipt_meta(intent.message, intent.who)
         photo = Photo(ref, meta, intent.message.message_id, quiet=True)
     else:
         return False
 
     async def prepare() -> list[Job]:
+        if photo.quiet:  # auto mode says nothing, even about the limit
+            if await s.throttle(intent.who.key):
+                log.info("auto mode: skipped a photo in chat %s (rate limit)", intent.chat.id)
+                return []
+        elif await rate_limited(ctx, intent):
+            return []
         return await receipt_jobs(s, intent, [photo])
 
     submit(ctx, intent.who.key, prepare)
@@ -154,7 +157,7 @@ async def take_album(ctx: CustomContext, items: Sequence[Intent]) -> list[Job] |
             photos.append(Photo(ref, meta, item.message.message_id, quiet=auto))
     if not photos:
         return []
-    if wait := s.throttle(first.who.key):
+    if wait := await s.throttle(first.who.key):
         if explicit:
             await say(ctx, first.chat.id, rate_limit_text(s, lang, wait))
         return []
@@ -188,10 +191,10 @@ async def on_receipt(update: Update, ctx: CustomContext) -> None:
     if intent.message.reply_to_message is None:
         answer(ctx, intent, N_("receipt_usage"))
         return
-    if rate_limited(ctx, intent):
-        return
 
     async def prepare() -> list[Job]:
+        if await rate_limited(ctx, intent):
+            return []
         lang = await lang_of(s, intent.who.key, intent.who.user)
         chat_id = intent.chat.id
         found = await _photos_of_reply(s, intent, ctx.bot.id)

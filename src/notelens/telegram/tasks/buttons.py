@@ -58,7 +58,7 @@ async def on_job_button(update: Update, ctx: CustomContext) -> None:
     if not await may_act(ctx, original, user.id, chat_id):
         await alert(query, lang, N_("cb_not_your_job"))
         return
-    if wait := s.throttle(user.id):
+    if wait := await s.throttle(user.id):
         n, seconds = s.settings.user_jobs_per_minute, int(wait) + 1
         await alert(query, lang, N_("rate_limited"), n=n, seconds=seconds)
         return

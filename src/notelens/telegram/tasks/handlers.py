@@ -30,8 +30,8 @@ from ..common import (
     say,
 )
 from ..context import BotApp, CustomContext
-from ..dispatch import submit
-from ..i18n import LANGS, MENU_COMMANDS, mode_name, t
+from ..dispatch import in_order, submit
+from ..i18n import LANGS, MENU_COMMANDS, lang_from_code, mode_name, t
 from ..intake import take_photos
 from ..intent import Intent
 from ..media import Unsupported, strip_mention
@@ -146,7 +146,7 @@ async def make_job(
         intent.categories,
     )
     job.reply_to = reply_to
-    job.lang = await lang_of(s, intent.who.key, intent.who.user)
+    job.lang = prefs.lang or lang_from_code(intent.who.user.language_code)  # as `lang_of`
     return job
 
 
@@ -157,10 +157,12 @@ def take_photo(ctx: CustomContext, intent: Intent) -> bool:
     if not (intent.private or intent.addressed):
         return True  # an auto-mode group's photo that was not a receipt reading
     ref = checked_file(ctx, intent)
-    if ref is None or rate_limited(ctx, intent):
+    if ref is None:
         return True
 
     async def prepare() -> list[Job]:
+        if await rate_limited(ctx, intent):
+            return []
         return [await make_job(ctx, intent, [ref], reply_to=intent.message.message_id)]
 
     submit(ctx, intent.who.key, prepare)
@@ -191,7 +193,7 @@ async def take_album(ctx: CustomContext, items: Sequence[Intent]) -> list[Job] |
             media.append(ref)
     if not media:
         return []
-    if wait := s.throttle(first.who.key):
+    if wait := await s.throttle(first.who.key):
         await say(ctx, first.chat.id, rate_limit_text(s, lang, wait))
         return []
     return [await make_job(ctx, captioned, media, reply_to=first.message.message_id)]
@@ -202,6 +204,8 @@ def _on_reply(ctx: CustomContext, intent: Intent, task: str) -> None:
     s = ctx.services
 
     async def prepare() -> list[Job]:
+        if await rate_limited(ctx, intent):
+            return []
         lang = await lang_of(s, intent.who.key, intent.who.user)
         target = await reply_target(s, intent.message, ctx.bot.id)
         chat_id = intent.chat.id
@@ -231,8 +235,6 @@ async def on_task_command(update: Update, ctx: CustomContext) -> None:
     if TASKS[intent.task].needs_question and not intent.question:
         answer(ctx, intent, N_("ask_usage"))
         return
-    if rate_limited(ctx, intent):
-        return
     _on_reply(ctx, intent, intent.task)
 
 
@@ -244,14 +246,18 @@ async def on_text(update: Update, ctx: CustomContext) -> None:
         return
     question = strip_mention(intent.text, ctx.bot.username)
     if intent.message.reply_to_message is not None and question:
-        if rate_limited(ctx, intent):
-            return
         _on_reply(ctx, replace(intent, question=question), "ask")
         return
-    if ctx.services.hints.try_acquire(intent.who.key):
-        return  # a flood of texts gets a few hints, not one each
+    s = ctx.services
     key = "send_photo" if intent.private else "help_group"
-    answer(ctx, intent, key, bot=ctx.bot.username or "")
+
+    async def hint() -> None:
+        if not await s.hint_allowed(intent.who.key):
+            return  # a flood of texts gets a few hints, not one each
+        lang = await lang_of(s, intent.who.key, intent.who.user)
+        await say(ctx, intent.chat.id, t(lang, key, bot=ctx.bot.username or ""))
+
+    in_order(ctx, intent.who.key, hint)
 
 
 # --- wiring ----------------------------------------------------------------------
