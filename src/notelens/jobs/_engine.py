@@ -53,7 +53,11 @@ from .types import Job
 log = logging.getLogger(__name__)
 
 UNFINISHED = ("ENQUEUED", "PENDING")
-QUEUE_POLL_S = 0.05
+# How often each queue looks for work. Every look is a query; a job waits for the next
+# one after the previous job of its person ends (JOB_CONCURRENCY above the model's slots
+# hides that wait).
+QUEUE_POLL_S = 0.1
+API_QUEUE_POLL_S = 0.25
 # The HTTP API's jobs: a queue of their own, so that a process without the bot (an API-only
 # `serve`) takes only these, and no chat's order holds them up.
 API_QUEUE = "notelens-api"
@@ -179,7 +183,7 @@ class JobEngine:
         self.api_queue = await DBOS.register_queue_async(
             API_QUEUE,
             worker_concurrency=s.job_concurrency,
-            polling_interval_sec=QUEUE_POLL_S,
+            polling_interval_sec=API_QUEUE_POLL_S,
             on_conflict="always_update",
         )
         if s.model_rate_limit is not None:
