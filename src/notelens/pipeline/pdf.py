@@ -93,13 +93,7 @@ def _png(image: Image.Image) -> bytes:
 def _render(
     data: bytes, max_pages: int, target_long_side: int, keep: Callable[[Image.Image], T]
 ) -> tuple[list[T], int]:
-    if not data:
-        raise ImageError("The file is empty.", code="image_empty")
-    with _PDFIUM_LOCK:
-        try:
-            pdf = pdfium.PdfDocument(data)
-        except pdfium.PdfiumError as exc:
-            raise ImageError("This PDF is damaged or encrypted.", code="pdf_invalid") from exc
+    with _open(data) as pdf:
         try:
             total = len(pdf)
             if total == 0:
@@ -109,8 +103,6 @@ def _render(
             ]
         except pdfium.PdfiumError as exc:
             raise ImageError("This PDF could not be rendered.", code="pdf_invalid") from exc
-        finally:
-            pdf.close()
     return pages, total
 
 
