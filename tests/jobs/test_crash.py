@@ -247,7 +247,10 @@ def test_the_model_rate_limit_holds_for_the_whole_deployment(cluster: Cluster) -
     one serializable transaction there (on SQLite two processes can race past it)."""
     limit, period = 3, 2.0
     cluster.model.responder = by_page(delay=0.0)
+    # Supervision (every WORKER_SILENCE_S / 4) forgets permits two periods old: keep it away
+    # from a slow run so that every permit can be counted.
     env = {"model_rate_limit": str(limit), "model_rate_period_s": str(period)}
+    env["worker_silence_s"] = "600"
     jobs = [notes_job("tg-000000000001", range(3), chat_id=1)]
     jobs.append(notes_job("tg-000000000002", range(3, 6), chat_id=2))
     cluster.start(worker_id="b", job_concurrency="1", **env)
