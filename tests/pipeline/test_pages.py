@@ -124,6 +124,17 @@ def test_open_notebook_is_two_pages(seed: int) -> None:
     assert matched_in_order(sample, split.pages)
 
 
+@pytest.mark.parametrize("seed", [0, 3, 8])
+def test_open_book_without_a_shadow_is_cut_at_its_crease(seed: int) -> None:
+    """No shaded gutter: only a faint crease and one half lit less. 3: a ruled page's
+    margin line runs beside the crease, darker than it."""
+    sample = gen.photo(seed, long_side=1600, notebook=True, fold=True)
+    split = split_pages(sample.image)
+    assert len(split.pages) == 2
+    assert min(best_ious(sample, split.pages)) >= 0.9
+    assert matched_in_order(sample, split.pages)
+
+
 @pytest.mark.parametrize(
     ("seed", "vertical"),
     [(3, True), (8, True), (21, True), (5, False), (7094, None), (7106, None)],

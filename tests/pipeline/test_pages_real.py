@@ -47,3 +47,14 @@ def test_two_booklets_side_by_side_are_two_pages(name: str) -> None:
     (item,) = [i for i in _items("multi_page_no_gt") if i["file"] == name]
     split = _split(item)
     assert len(split.pages) == 2 and not split.warnings
+
+
+def test_open_songbook_is_cut_at_its_crease() -> None:
+    """Upside down on a table, its gutter casting no shadow: two pages of about half the
+    spread each, meeting at the crease."""
+    (item,) = [i for i in _items("multi_page_no_gt") if i["file"] == "wt_multipage_093742.jpg"]
+    split = _split(item)
+    assert len(split.pages) == 2 and not split.warnings
+    left, right = (p.image.width for p in split.pages)
+    assert 0.8 < left / right < 1.25
+    assert split.pages[0].quad[1] == split.pages[1].quad[0]

@@ -7,6 +7,8 @@ left to right within a row). Kinds:
 - photo: 1..N pages on a desk (wood, fabric, plain), each rotated, the whole scene under a
   perspective tilt, with drop shadows, a lighting gradient, blur, sensor noise and JPEG;
 - notebook: an open notebook (two pages joined at a shaded gutter) photographed the same way;
+  or, with `fold`, an open book whose gutter casts no shadow: only a faint crease between its
+  pages and the two halves lit a little differently (they face the lamp at different angles);
 - stitched: pages stacked in one tall (or wide) image, with white gaps or none;
 - scan: one flat page or a phone screenshot, which must stay one uncropped page;
 - empty: a desk with no page; the expected answer is the whole image as one page;
@@ -250,6 +252,7 @@ def photo(
     n_pages: int | None = None,
     long_side: int = 4000,
     notebook: bool = False,
+    fold: bool = False,
     rotation: float | None = None,
     keystone: float | None = None,
 ) -> PageSample:
@@ -306,7 +309,13 @@ def photo(
             texts += [left.info["text"], right.info["text"]]
             sheet = np.hstack([np.asarray(left), np.asarray(right)]).astype(np.float32)
             x = np.arange(px, dtype=np.float32)
-            gutter = 1 - rng.uniform(0.15, 0.4) * np.exp(-(((x - half) / (0.03 * px)) ** 2))
+            if fold:
+                crease = 0.002 * px
+                gutter = 1 - rng.uniform(0.03, 0.1) * np.exp(-(((x - half) / crease) ** 2))
+                dimmer = slice(None, half) if rng.random() < 0.5 else slice(half, None)
+                gutter[dimmer] *= rng.uniform(0.82, 1.0)
+            else:
+                gutter = 1 - rng.uniform(0.15, 0.4) * np.exp(-(((x - half) / (0.03 * px)) ** 2))
             sheet *= gutter[None, :, None]
         else:
             page = render_page(rng, px, py)
@@ -564,7 +573,8 @@ def sample(seed: int, *, long_side: int = 4000) -> PageSample:
     if r < 0.62:
         return photo(seed, long_side=long_side)
     if r < 0.72:
-        return photo(seed, long_side=long_side, notebook=True)
+        fold = np.random.default_rng(seed + 2_000_003).random() < 0.5
+        return photo(seed, long_side=long_side, notebook=True, fold=fold)
     if r < 0.86:
         return stitched(seed)
     if r < 0.96:
