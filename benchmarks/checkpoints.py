@@ -15,16 +15,13 @@ import asyncio
 import statistics
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-import psycopg
 from dbos import DBOS
 
 from notelens.config import Settings
 from notelens.jobs._config import dbos_config, prepare_sqlite
-
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+from testsupport.postgres import pg_database
 
 
 @DBOS.step(name="bench.step")
@@ -67,15 +64,8 @@ async def main(n_steps: int, runs: int) -> None:
         wal = f"sqlite:///{Path(tmp) / 'wal.sqlite'}"
         prepare_sqlite(wal)
         rows.append(("sqlite, WAL (engine)", *await measure(wal, n_steps, runs)))
-    name = f"bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        pg = f"postgresql://postgres@127.0.0.1:5432/{name}"
+    with pg_database("bench") as pg:
         rows.append(("postgresql, schema dbos", *await measure(pg, n_steps, runs)))
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     base = rows[0][2]
     print(f"{n_steps} steps per workflow, median of {runs} runs")
     print(f"{'database':38} {'empty workflow':>15} {'per step':>10} {'speed-up':>10}")

@@ -37,10 +37,11 @@ from typing import Any
 
 from benchmarks.bot_load import percentile
 from benchmarks.bot_load import run as bot_load
-from testsupport.deployment import ROOT, Processes, free_port, pg_database
+from testsupport.deployment import ROOT, Processes, free_port
 from testsupport.fakes.openai_server import FakeOpenAI, text
 from testsupport.fakes.telegram_server import FakeTelegram, user
 from testsupport.imagegen.text import EN_SENTENCES, ZH_SENTENCES, render_lines
+from testsupport.postgres import pg_database
 
 SECRET = "benchmark-webhook-secret"
 ALONE = 20  # updates posted one at a time after the load

@@ -11,8 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -20,22 +19,8 @@ import httpx
 import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 # Settings the processes must not inherit from whoever runs them.
 OWN_PREFIXES = ("VLM_", "LLM_", "OCR_", "DATABASE_", "JOBS_", "WORKER_", "JOB_", "TELEGRAM_")
-
-
-@contextlib.contextmanager
-def pg_database(prefix: str = "notelens") -> Iterator[str]:
-    """A fresh PostgreSQL database (its URL), dropped afterwards."""
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def free_port() -> int:

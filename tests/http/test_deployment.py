@@ -20,9 +20,10 @@ import httpx
 import pytest
 
 from notelens.http.app import WEBHOOK_PATH
-from testsupport.deployment import Processes, free_port, pg_database, query, wait_until
+from testsupport.deployment import Processes, free_port, query, wait_until
 from testsupport.fakes.openai_server import FakeOpenAI
 from testsupport.fakes.telegram_server import FakeTelegram, user
+from testsupport.postgres import pg_database
 from testsupport.proxy import RoundRobinProxy
 
 from ..telegram.conftest import jpeg

@@ -5,20 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import io
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 
 from notelens.jobs import DirectoryMedia, Job, JobEngine, JobOutcome, MediaRef
 from testsupport.fakes.openai_server import FakeOpenAI, Recorded, Reply, text
 from testsupport.imagegen.text import EN_SENTENCES, render_lines
-
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+from testsupport.postgres import pg_database
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -28,14 +25,8 @@ def jobs_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[st
     if request.param == "sqlite":
         yield env
         return
-    name = f"notelens_jobs_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield {**env, "DATABASE_URL": f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"}
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with pg_database("notelens_jobs") as url:
+        yield {**env, "DATABASE_URL": url.replace("postgresql:", "postgresql+asyncpg:", 1)}
 
 
 def page_png(n: int) -> bytes:

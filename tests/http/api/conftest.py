@@ -14,14 +14,12 @@ import os
 import socket
 import subprocess
 import sys
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 import pytest_asyncio
 import uvicorn
@@ -32,9 +30,9 @@ from notelens.http.app import create_app
 from tests.conftest import SETTING_PREFIXES, model_env
 from testsupport.fakes.openai_server import FakeOpenAI, default_responder
 from testsupport.imagegen.text import EN_SENTENCES, render_lines
+from testsupport.postgres import pg_database
 
 ROOT = Path(__file__).resolve().parents[3]
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 KEY = "key-one-0123456789"
 OTHER_KEY = "key-two-9876543210"
 
@@ -184,14 +182,8 @@ def database_env(kind: str, root: Path) -> Iterator[dict[str, str]]:
     if kind == "sqlite":
         yield env
         return
-    name = f"notelens_api_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield {**env, "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{name}"}
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with pg_database("notelens_api") as url:
+        yield {**env, "DATABASE_URL": url}
 
 
 def api_env(server: FakeOpenAI, db: dict[str, str], **extra: Any) -> dict[str, str]:

@@ -4,7 +4,6 @@ only), and several processes on one PostgreSQL sharing the API's jobs."""
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,8 +14,9 @@ import pytest
 from notelens.cli import main as cli_main
 from tests.conftest import model_env
 from testsupport.fakes.openai_server import FakeOpenAI, default_responder, text
+from testsupport.postgres import pg_database
 
-from .conftest import KEY, OTHER_KEY, Serve, files, follow, free_port, page_png
+from .conftest import KEY, OTHER_KEY, Serve, files, follow, page_png
 
 
 @pytest.fixture
@@ -59,15 +59,8 @@ def test_serve_without_keys_refuses_to_listen_beyond_loopback(
 
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
-    name = f"notelens_api_{os.getpid()}_{free_port()}"
-    admin = "postgresql://postgres@127.0.0.1:5432/test"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with pg_database("notelens_api") as url:
+        yield url
 
 
 async def test_two_serve_processes_on_postgresql_share_the_jobs(
