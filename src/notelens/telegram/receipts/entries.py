@@ -3,19 +3,56 @@ sending a card as a reply."""
 
 from __future__ import annotations
 
+import time
+from decimal import Decimal
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, User
 
+from ...pipeline.tasks.receipt import Receipt
 from ...store.receipt_history import Actor
 from .. import replies
 from ..common import say
 from ..context import CustomContext
 from ..i18n import t
 from ..intent import Intent, Who, display_name
-from ..ledger import Entry
+from ..ledger import Entry, local_day
 from .cards import Card
 from .parsing import parse_number
+
+MAX_NOTE = 200  # characters of a typed expense's or payment's note
+
+
+def typed_entry(
+    intent: Intent,
+    payer_key: int,
+    payer_name: str,
+    value: Decimal,
+    currency: str,
+    note: list[str],
+    tz: str | None,
+    *,
+    kind: str,
+    payee_id: int | None = None,
+) -> Entry:
+    """An expense or a payment typed in rather than photographed (`/spent`, `/receipts
+    paid`): dated today in the chat's time zone, its note as the merchant."""
+    now = time.time()
+    return Entry(
+        chat_id=intent.chat.id,
+        poster_id=payer_key,
+        poster_name=payer_name,
+        posted_at=now,
+        receipt=Receipt(
+            merchant=" ".join(note)[:MAX_NOTE] or None,
+            date=local_day(now, tz),
+            currency=currency,
+            total=value,
+        ),
+        message_id=intent.message.message_id,
+        kind=kind,
+        payee_id=payee_id,
+    )
 
 
 def actor_of(who: Who) -> Actor:

@@ -7,23 +7,19 @@ the sender; without names every member of the ledger does. The currency is the o
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 
-from ...pipeline.tasks.receipt import Receipt
 from ..common import in_order_command, say
 from ..context import CustomContext
 from ..i18n import t
 from ..intent import Intent
-from ..ledger import MANUAL, Entry, local_day
+from ..ledger import MANUAL
 from .cards import pending_card, view_of
-from .entries import send_card
+from .entries import send_card, typed_entry
 from .flow import participants
 from .parsing import fits, parse_amount, parse_currency
 from .people import ME, Mention, Person, person_of, remember, resolve, tokens
 from .transfers import default_currency
-
-MAX_NOTE = 200
 
 
 @in_order_command
@@ -66,21 +62,7 @@ async def on_spent(context: CustomContext, intent: Intent, lang: str, arg: str) 
     else:
         sharing = await participants(s.ledger, chat_id)
     tz = await s.ledger.chats.timezone(chat_id)
-    now = time.time()
-    entry = Entry(
-        chat_id=chat_id,
-        poster_id=payer.key,
-        poster_name=payer.name,
-        posted_at=now,
-        receipt=Receipt(
-            merchant=" ".join(note)[:MAX_NOTE] or None,
-            date=local_day(now, tz),
-            currency=currency,
-            total=value,
-        ),
-        message_id=intent.message.message_id,
-        kind=MANUAL,
-    )
+    entry = typed_entry(intent, payer.key, payer.name, value, currency, note, tz, kind=MANUAL)
     dup = await s.ledger.duplicate_of(entry)
     await s.ledger.add_pending(entry, sharing, tz)
     assert entry.receipt_id is not None

@@ -7,27 +7,23 @@ may drop it instead.
 from __future__ import annotations
 
 import logging
-import time
 from decimal import Decimal
 
 from telegram import Update
 
-from ...pipeline.tasks.receipt import Receipt
 from ..common import say
 from ..context import CustomContext, Services
 from ..i18n import plain, t
 from ..intent import Intent
-from ..ledger import PENDING, TRANSFER, Entry, local_day
+from ..ledger import PENDING, TRANSFER, Entry
 from .buttons import Outcome, apply, in_chat, pressed, seen
 from .cards import card_now, transfer_card, view_of
-from .entries import send_card
+from .entries import send_card, typed_entry
 from .parsing import fits, parse_amount, parse_currency
 from .people import Mention, Person, Token, person_of, remember, replied_person, resolve
 from .views import transfer_text
 
 log = logging.getLogger(__name__)
-
-MAX_NOTE = 200
 
 
 async def paid(context: CustomContext, intent: Intent, lang: str, words: list[Token]) -> None:
@@ -64,21 +60,8 @@ async def paid(context: CustomContext, intent: Intent, lang: str, words: list[To
         await say(context, chat_id, t(lang, "paid_usage"))
         return
     tz = await s.ledger.chats.timezone(chat_id)
-    now = time.time()
-    entry = Entry(
-        chat_id=chat_id,
-        poster_id=payer.key,
-        poster_name=payer.name,
-        posted_at=now,
-        receipt=Receipt(
-            merchant=" ".join(note)[:MAX_NOTE] or None,
-            date=local_day(now, tz),
-            currency=currency,
-            total=value,
-        ),
-        message_id=intent.message.message_id,
-        kind=TRANSFER,
-        payee_id=payee.key,
+    entry = typed_entry(
+        intent, payer.key, payer.name, value, currency, note, tz, kind=TRANSFER, payee_id=payee.key
     )
     await remember(s, chat_id, payer, member=True)
     await remember(s, chat_id, payee, member=True)
