@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     )
     vlm_model: str = "qwen-vl-plus"
     ocr_model: str = "qwen-vl-ocr"
+    # When the page finder is unsure, ask VLM_MODEL for page boxes (it must ground objects,
+    # as Qwen2.5-VL does); off by default: one more model call per such photo.
+    page_boxes_from_model: bool = False
     vlm_provider: Provider = "auto"
     vlm_max_concurrency: int = Field(default=8, ge=1, le=256)
     vlm_timeout_s: float = Field(default=60.0, gt=0)

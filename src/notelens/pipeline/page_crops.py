@@ -33,15 +33,23 @@ def detection_scale(width: int, height: int) -> float:
 def encoded_pages(image: bytes | Image.Image, *, max_pixels: int) -> tuple[list[bytes], list[str]]:
     """The pages of one photo in reading order, each an encoded JPEG of at most
     `images.PAGE_MAX_PIXELS`, and the splitter's warnings."""
+    rgb, found = locate(image, max_pixels=max_pixels)
+    return encode_found(rgb, found), found.warnings
+
+
+def locate(image: bytes | Image.Image, *, max_pixels: int) -> tuple[np.ndarray, FoundPages]:
+    """The decoded photo and its pages: the first half of `encoded_pages`, for callers
+    that may replace the pages found before they are cut."""
     if isinstance(image, Image.Image):
         rgb = np.asarray(image.convert("RGB") if image.mode != "RGB" else image)
     else:
         rgb = decode_array(image, max_pixels=max_pixels)
-    found = find_pages(rgb)
-    encoded = [
-        encode_page(enhance_for_ocr(cut_page(rgb, quad, *found.scale))) for quad in found.quads
-    ]
-    return encoded, found.warnings
+    return rgb, find_pages(rgb)
+
+
+def encode_found(rgb: np.ndarray, found: FoundPages) -> list[bytes]:
+    """Each page cut from the original, cleaned up for OCR and encoded, one at a time."""
+    return [encode_page(enhance_for_ocr(cut_page(rgb, q, *found.scale))) for q in found.quads]
 
 
 @dataclass

@@ -15,10 +15,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 
 from ...i18n import INPUT_ERROR_KEYS, as_lang, detect_language, plain
-from .. import prompts
+from .. import page_boxes, prompts
 from ..context import Context, ImageInput, pixel_count
 from ..errors import ModelError, NoteLensError, describe_os_error
-from ..page_crops import encoded_pages
+from ..page_crops import encode_found, encoded_pages, locate
 from ..results import NotesResult, PageResult, Usage
 from .ocr import ocr
 
@@ -34,11 +34,16 @@ async def split_source(ctx: Context, image: ImageInput) -> tuple[list[bytes], li
 
     The photo's pixels are held in the shared pixel budget from decode until its page
     crops are encoded: photos of many albums wait their turn instead of all being
-    decoded at once."""
+    decoded at once. When the page finder is unsure and `PAGE_BOXES_FROM_MODEL` is on, the
+    vision model proposes the pages (see `page_boxes`)."""
+    max_pixels = ctx.settings.max_image_pixels
     async with ctx.pixels.hold(pixel_count(image)):
-        return await asyncio.to_thread(
-            encoded_pages, image, max_pixels=ctx.settings.max_image_pixels
-        )
+        if not (ctx.settings.page_boxes_from_model and ctx.vlm):
+            return await asyncio.to_thread(encoded_pages, image, max_pixels=max_pixels)
+        rgb, found = await asyncio.to_thread(locate, image, max_pixels=max_pixels)
+        if page_boxes.unsure(found):
+            found = await page_boxes.ask_model(ctx, rgb, found, ctx.settings.default_language)
+        return await asyncio.to_thread(encode_found, rgb, found), found.warnings
 
 
 def can_polish(ctx: Context) -> bool:
