@@ -270,11 +270,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--captchas", type=int, default=None, help="default 50, quick 10")
     parser.add_argument("--real", type=Path, help="only the shared real set, e.g. ../shared/real")
+    parser.add_argument("--rounds", type=int, default=3, help="--real: timing rounds, best kept")
     args = parser.parse_args(argv)
     if args.real:
         from benchmarks.local_ocr_real import measure
 
-        measure(args.real)
+        measure(args.real, args.rounds)
         return
 
     pages = make_pages(args.seed, args.quick)

@@ -171,6 +171,27 @@ def test_loading_is_offline_and_quiet(
     assert "RapidOCR" not in out + err
 
 
+def test_int8_detector_is_shipped_and_reads_like_the_float_one(engine: LocalOcrEngine) -> None:
+    """The package's int8 detector is the one loaded, and on a photo-like generated page its
+    lines are the float detector's lines (same count, boxes within a few pixels)."""
+    from notelens.pipeline import local_ocr
+
+    shipped = local_ocr.QUANTIZED_DIR / local_ocr.quantized_name(local_ocr.DET_MODEL)
+    assert shipped.is_file() and shipped.stat().st_size < 5_000_000
+    assert engine.models[0] == shipped
+    lines = ["Notes for week 3", "", *EN_SENTENCES[:4], "", *ZH_SENTENCES[:3]]
+    img = distort.apply(render_lines(lines, font_name="zh-microhei", size=30), "photo", 11)
+    float_engine = LocalOcrEngine(quantized=False)
+    try:
+        ours, theirs = engine.recognize(img), float_engine.recognize(img)
+    finally:
+        float_engine.close()
+    assert len(ours.lines) == len(theirs.lines) == 8
+    for a, b in zip(ours.lines, theirs.lines, strict=True):
+        assert max(abs(p - q) for p, q in zip(a.box, b.box, strict=True)) < 6, (a, b)
+    assert distance(ours.text, theirs.text) <= 2, (ours.text, theirs.text)
+
+
 # ---------------------------------------------------------------- concurrency
 
 
