@@ -54,6 +54,7 @@ def test_the_wheel_holds_one_package_with_its_prompts(wheel: Path) -> None:
     migrations = "notelens/store/migrations/"
     assert {migrations + "env.py", migrations + "script.py.mako"} <= set(names)
     assert migrations + "versions/0001_initial.py" in names
+    assert "notelens/pipeline/models/captcha.onnx" in names
     web = "notelens/http/web/"
     assert {web + "templates/page.html", web + "static/page.js", web + "static/page.css"} <= set(
         names

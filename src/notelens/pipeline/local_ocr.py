@@ -33,13 +33,13 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import cv2
 import numpy as np
 from PIL import Image
 
-from . import local_codes
+from . import captcha_model, local_codes
 from .errors import NoteLensError
 from .images import to_rgb
 
@@ -75,6 +75,10 @@ LOW_SCORE = 0.7
 STRIP_MAX_HEIGHT = 256
 STRIP_MIN_ASPECT = 1.5
 CODE_WIDEN = 1.3  # captchas are read from a copy this much wider
+# Our captcha model was trained on codes of 4-6 characters; a little longer still reads.
+MODEL_MAX_LENGTH = 8
+# Who reads a captcha: our captcha model, the general recogniser, or both (more confident wins).
+CodeReader = Literal["both", "model", "general"]
 
 DET_MODEL = "PP-OCRv6_det_small.onnx"
 REC_MODEL = "PP-OCRv6_rec_small.onnx"
@@ -164,6 +168,7 @@ class LocalOcrEngine:
         self._rapid: RapidOCR | None = None
         self._models: tuple[Path, Path] | None = None
         self._pool: ThreadPoolExecutor | None = None
+        self._captcha = captcha_model.CaptchaModel(threads=self._threads)
 
     # -- loading -------------------------------------------------------------
     def _engine(self) -> RapidOCR:
@@ -270,11 +275,39 @@ class LocalOcrEngine:
         return LocalOcrResult(text, ordered, warnings)
 
     def recognize_code(
-        self, image: Image.Image, *, length: int | None = None, alphabet: str | None = None
+        self,
+        image: Image.Image,
+        *,
+        length: int | None = None,
+        alphabet: str | None = None,
+        reader: CodeReader = "both",
     ) -> LocalOcrResult:
         """A captcha or short code, as the likeliest string that fits the hints (exactly
-        `length` characters of `alphabet`, case folded; see `local_codes`). Sync, thread-safe."""
+        `length` characters of `alphabet`, case folded; see `local_codes`). Sync, thread-safe.
+
+        A captcha-like strip of up to MODEL_MAX_LENGTH letters and digits is read by our own
+        captcha model (`captcha_model`) and by the general recogniser, and the more confident
+        reading wins ("both"; each alone is worse on some real sites: benchmarks/local_ocr).
+        Other codes, or all when the model file is missing, go to the general recogniser."""
         img = to_rgb(image)
+        if reader != "general" and _model_fits(img, length, alphabet):
+            probs = self._captcha.probabilities(img)
+            if probs is not None:
+                reading = local_codes.decode(
+                    probs, captcha_model.TABLE, length=length, alphabet=alphabet
+                )
+                ours = _code_result(reading, img)
+                if reader == "model":
+                    return ours
+                other = self._recognize_code_general(img, length, alphabet)
+                score = max((ln.score for ln in other.lines), default=0.0)
+                return ours if reading.confidence >= score else other
+        return self._recognize_code_general(img, length, alphabet)
+
+    def _recognize_code_general(
+        self, img: Image.Image, length: int | None, alphabet: str | None
+    ) -> LocalOcrResult:
+        """A code read by the general PP-OCR recogniser (see `recognize_code`)."""
         rapid = self._engine()
         if min(img.size) < MIN_SIDE or not (_is_strip(img) and hasattr(rapid, "_load_rec_model")):
             result = self.recognize(img, single_line=True)
@@ -293,16 +326,7 @@ class LocalOcrEngine:
         batch = rec.resize_norm_img(arr, max(rec_w / rec_h, arr.shape[1] / h))[np.newaxis]
         probs = rec.session(batch.astype(np.float32))[0]
         table = rec.postprocess_op.character
-        reading = local_codes.decode(probs, table, length=length, alphabet=alphabet)
-        if not reading.text:
-            return LocalOcrResult("", [], ["No text was found in the image."])
-        line = OcrLine(
-            text=reading.text, box=(0.0, 0.0, float(w), float(h)), score=reading.confidence
-        )
-        warnings = []
-        if reading.confidence < LOW_SCORE:
-            warnings.append("1 of 1 lines were read with low confidence.")
-        return LocalOcrResult(reading.text, [line], warnings)
+        return _code_result(local_codes.decode(probs, table, length=length, alphabet=alphabet), img)
 
     async def read_code(
         self, image: Image.Image, *, length: int | None = None, alphabet: str | None = None
@@ -343,6 +367,26 @@ def get_engine() -> LocalOcrEngine:
 def captcha_text(result: LocalOcrResult) -> str:
     """A captcha answer: everything on one line with all whitespace removed."""
     return "".join(result.text.split())
+
+
+def _model_fits(img: Image.Image, length: int | None, alphabet: str | None) -> bool:
+    """Whether our captcha model can answer: a strip, a short code, its characters only."""
+    if min(img.size) < MIN_SIDE or not _is_strip(img):
+        return False
+    if length is not None and not 1 <= length <= MODEL_MAX_LENGTH:
+        return False
+    return alphabet is None or set(alphabet.lower()) <= set(captcha_model.CHARS)
+
+
+def _code_result(reading: local_codes.CodeReading, img: Image.Image) -> LocalOcrResult:
+    if not reading.text:
+        return LocalOcrResult("", [], ["No text was found in the image."])
+    box = (0.0, 0.0, float(img.width), float(img.height))
+    line = OcrLine(text=reading.text, box=box, score=reading.confidence)
+    warnings = []
+    if reading.confidence < LOW_SCORE:
+        warnings.append("1 of 1 lines were read with low confidence.")
+    return LocalOcrResult(reading.text, [line], warnings)
 
 
 # ----------------------------------------------------------------- image handling
