@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -33,6 +34,7 @@ from testsupport.imagegen.text import EN_SENTENCES, render_lines
 from testsupport.postgres import pg_database
 
 ROOT = Path(__file__).resolve().parents[3]
+RUNNING_ON = re.compile(r"Uvicorn running on (http://127\.0\.0\.1:\d+)")
 KEY = "key-one-0123456789"
 OTHER_KEY = "key-two-9876543210"
 
@@ -97,23 +99,18 @@ async def follow(client: httpx.AsyncClient, job_id: str) -> dict[str, Any]:
     return job
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class Serve:
-    """`python -m notelens serve` in a subprocess, its log in a file."""
+    """`python -m notelens serve` in a subprocess, its log in a file. It binds a port of its
+    own choosing (`--port 0`, read back from its log): a port picked free beforehand can be
+    taken by another test worker before the server binds it."""
 
     def __init__(self, tmp: Path, env: dict[str, str], name: str = "serve") -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         base = {k: v for k, v in os.environ.items() if not k.startswith(SETTING_PREFIXES)}
         self.log_path = tmp / f"{name}.log"
         self.log = self.log_path.open("w")
+        self.url = ""  # known once `ready`
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "notelens", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "notelens", "serve", "--port", "0"],
             env={**base, "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}", **env},
             stdout=self.log,
             stderr=subprocess.STDOUT,
@@ -121,11 +118,14 @@ class Serve:
         )
 
     async def ready(self) -> None:
-        async with httpx.AsyncClient(base_url=self.url) as client, asyncio.timeout(60):
+        async with httpx.AsyncClient() as client, asyncio.timeout(60):
             while True:
                 assert self.proc.poll() is None, self.log_path.read_text()
+                if not self.url:
+                    found = RUNNING_ON.search(self.log_path.read_text())
+                    self.url = found.group(1) if found else ""
                 try:
-                    if (await client.get("/readyz")).status_code == 200:
+                    if self.url and (await client.get(f"{self.url}/readyz")).status_code == 200:
                         return
                 except httpx.TransportError:
                     pass
