@@ -94,7 +94,7 @@ async def through_webhook(
             procs.serve("serve-1", port)
             for i in range(1, workers):
                 procs.spawn(f"worker-{i}", "worker")
-            procs.wait_ready(port)
+            procs.wait_ready("serve-1")
             procs.wait_beating(db_url, set(procs.procs))
             cpu_before = procs.cpu_s()
             people = [user(200_000 + i, "en") for i in range(users)]

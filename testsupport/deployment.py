@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -19,6 +20,7 @@ import httpx
 import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
+RUNNING_ON = re.compile(r"Uvicorn running on (http://127\.0\.0\.1:\d+)")
 # Settings the processes must not inherit from whoever runs them.
 OWN_PREFIXES = ("VLM_", "LLM_", "OCR_", "DATABASE_", "JOBS_", "WORKER_", "JOB_", "TELEGRAM_")
 
@@ -63,21 +65,31 @@ class Processes:
         self.procs[name] = proc
         return proc
 
-    def serve(self, name: str, port: int, **env: str) -> subprocess.Popen[bytes]:
+    def serve(self, name: str, port: int = 0, **env: str) -> subprocess.Popen[bytes]:
+        """`serve` on `port`; by default on one it chooses itself (see `wait_ready`): a port
+        picked free beforehand can be taken by another test worker before it is bound."""
         return self.spawn(name, "serve", "--host", "127.0.0.1", "--port", str(port), **env)
 
-    def wait_ready(self, port: int, timeout: float = 90) -> None:
-        """Until `serve` on `port` answers /readyz (its webhook is registered by then)."""
+    def wait_ready(self, name: str, timeout: float = 90) -> str:
+        """Until `serve` named `name` answers /readyz (its webhook is registered by then);
+        its URL, as its log says."""
+        url = ""
 
         def ready() -> bool:
+            nonlocal url
             self.check_alive()
+            found = RUNNING_ON.search((self.workdir / f"{name}.log").read_text())
+            if not found:
+                return False
+            url = found.group(1)
             try:
-                answer = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
+                answer = httpx.get(f"{url}/readyz", timeout=2)
             except httpx.HTTPError:
                 return False
             return answer.status_code == 200
 
-        wait_until(ready, timeout, f"serve on port {port}")
+        wait_until(ready, timeout, f"{name} ready")
+        return url
 
     def wait_beating(self, db_url: str, names: set[str], timeout: float = 90) -> None:
         """Until every named process beats in the job database (it takes jobs by then)."""

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from notelens.http.app import WEBHOOK_PATH
-from testsupport.deployment import Processes, free_port, query, wait_until
+from testsupport.deployment import Processes, query, wait_until
 from testsupport.fakes.openai_server import FakeOpenAI
 from testsupport.fakes.telegram_server import FakeTelegram, user
 from testsupport.postgres import pg_database
@@ -38,8 +38,8 @@ class Deployment:
 
     def __init__(self, workdir: Path, db_url: str, tg: FakeTelegram, model: FakeOpenAI) -> None:
         self.db_url, self.tg, self.model = db_url, tg, model
-        self.ports = [free_port(), free_port()]
-        self.proxy = RoundRobinProxy([f"http://127.0.0.1:{p}" for p in self.ports]).start()
+        # the two serve processes' URLs, filled in once they have chosen their ports
+        self.proxy = RoundRobinProxy(["", ""]).start()
         self.procs = Processes(
             workdir,
             {
@@ -57,12 +57,11 @@ class Deployment:
         )
 
     def start(self) -> None:
-        for i, port in enumerate(self.ports, 1):
-            self.procs.serve(f"serve-{i}", port)
+        for i in (1, 2):
+            self.procs.serve(f"serve-{i}")
         for i in (1, 2):
             self.procs.spawn(f"worker-{i}", "worker")
-        for port in self.ports:
-            self.procs.wait_ready(port)
+        self.proxy.upstreams[:] = [self.procs.wait_ready(f"serve-{i}") for i in (1, 2)]
         self.procs.wait_beating(self.db_url, {"serve-1", "serve-2", "worker-1", "worker-2"})
 
     def query(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
