@@ -16,7 +16,7 @@ from notelens.pipeline.captcha_model import MODEL_PATH, CaptchaModel
 from notelens.pipeline.local_ocr import LocalOcrEngine, get_engine
 from testsupport.imagegen.captcha_styles import STYLES, generate
 
-# held-out seeds: training used seeds below 10 M (tools/train_captcha_model.py)
+# held-out seeds: training used seeds below 10 M (scripts/train_captcha_model.py)
 TEST_SEEDS = range(30_000_000, 30_000_030)
 # exact answers of the model alone, a little below what it reads (benchmarks/local_ocr_real)
 AT_LEAST = {"classic": 0.7, "warped": 0.5, "thin": 0.55, "extruded": 0.6, "package": 0.75}

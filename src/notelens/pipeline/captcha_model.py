@@ -3,7 +3,7 @@
 Why: the general PP-OCR recogniser reads printed lines well but not captchas built to
 defeat it (3D-extruded capitals, overlapping thin letters). This model, a few hundred
 kilobytes, was trained only on captchas from our generator
-(`testsupport/imagegen/captcha_styles.py`; `tools/train_captcha_model.py` re-trains it),
+(`testsupport/imagegen/captcha_styles.py`; `scripts/train_captcha_model.py` re-trains it),
 and gives per-step probabilities that `local_codes.decode` turns into the likeliest code
 fitting the user's hints. Case is folded: captchas ignore it.
 

@@ -8,9 +8,9 @@ here only, never at run time: install it in a separate environment, e.g.
     /tmp/train-venv/bin/pip install torch numpy pillow onnx onnxscript captcha==0.7.1
     # the committed model: 4 epochs from scratch, then 3 more on fresh captchas with
     # twice as many extruded and thin ones (~30 + ~20 min on two busy cores)
-    PYTHONPATH=src:. /tmp/train-venv/bin/python tools/train_captcha_model.py --seed 15 \
+    PYTHONPATH=src:. /tmp/train-venv/bin/python scripts/train_captcha_model.py --seed 15 \
         --per-style 4000 --held-out 100 --epochs 4 --lr 3e-3 --state /tmp/r2.pt --out /tmp/r2.onnx
-    PYTHONPATH=src:. /tmp/train-venv/bin/python tools/train_captcha_model.py --seed 16 \
+    PYTHONPATH=src:. /tmp/train-venv/bin/python scripts/train_captcha_model.py --seed 16 \
         --init /tmp/r2.pt --per-style 3500 --more extruded,thin --held-out 100 --epochs 3 \
         --lr 1.5e-3
 
@@ -211,7 +211,7 @@ def main() -> None:
 
     model = onnx.load(str(args.out))
     meta = model.metadata_props.add()
-    meta.key, meta.value = "trained_by", " ".join(["tools/train_captcha_model.py", *sys.argv[1:]])
+    meta.key, meta.value = "trained_by", " ".join(["scripts/train_captcha_model.py", *sys.argv[1:]])
     onnx.save(model, str(args.out))
     print(f"wrote {args.out} ({args.out.stat().st_size // 1024} KiB)")
 
