@@ -2,7 +2,7 @@
 the per-key request counts of the rate limit.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-02
 """
 
