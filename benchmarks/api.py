@@ -20,7 +20,6 @@ import asyncio
 import io
 import math
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from testsupport.deployment import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "bench-key-0123456789"
@@ -79,12 +80,6 @@ async def baseline(url: str, data: bytes, jobs: int, clients: int, concurrency: 
         start = time.monotonic()
         await asyncio.gather(*(client() for _ in range(clients)))
         return time.monotonic() - start
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def peak_rss_mb(pid: int) -> float:

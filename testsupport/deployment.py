@@ -25,9 +25,17 @@ RUNNING_ON = re.compile(r"Uvicorn running on (http://127\.0\.0\.1:\d+)")
 OWN_PREFIXES = ("VLM_", "LLM_", "OCR_", "DATABASE_", "JOBS_", "WORKER_", "JOB_", "TELEGRAM_")
 
 
+def loopback_socket() -> socket.socket:
+    """A socket bound to a free loopback port, for a server in this process to listen on
+    (binding it here, not later, leaves no window for another test to take the port)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+    """A port free now, for a subprocess that must be told its port before it starts."""
+    with loopback_socket() as sock:
         return int(sock.getsockname()[1])
 
 

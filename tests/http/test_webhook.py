@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -14,6 +13,7 @@ import uvicorn
 from notelens.cli import main as cli_main
 from notelens.config import Settings
 from notelens.http.app import WEBHOOK_PATH, create_app
+from testsupport.deployment import loopback_socket
 from testsupport.fakes.openai_server import FakeOpenAI
 from testsupport.fakes.telegram_server import FakeTelegram, user
 
@@ -33,8 +33,7 @@ async def serve(
     started: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
 
     async def start(**extra: Any) -> Served:
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
+        sock = loopback_socket()
         url = f"http://127.0.0.1:{sock.getsockname()[1]}"
         settings = bot_settings(public_url=url, webhook_secret=SECRET, **extra)
         server = uvicorn.Server(

@@ -29,6 +29,7 @@ from fastapi import FastAPI
 from notelens.config import Settings
 from notelens.http.app import create_app
 from tests.conftest import SETTING_PREFIXES, model_env
+from testsupport.deployment import loopback_socket
 from testsupport.fakes.openai_server import FakeOpenAI, default_responder
 from testsupport.imagegen.text import EN_SENTENCES, render_lines
 from testsupport.postgres import pg_database
@@ -148,12 +149,6 @@ def clean_settings(env: dict[str, str]) -> Settings:
         for key, value in env.items():
             mp.setenv(key, value)
         return Settings(_env_file=None)
-
-
-def loopback_socket() -> socket.socket:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    return sock
 
 
 async def start_server(

@@ -4,7 +4,6 @@ store, the fake model server; a browser-like client that keeps cookies."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ import uvicorn
 from notelens.config import Settings
 from notelens.http.app import create_app
 from notelens.store import Store
+from testsupport.deployment import loopback_socket
 from testsupport.fakes.openai_server import FakeOpenAI
 
 from ...conftest import model_env
@@ -38,14 +38,8 @@ class WebServer:
         return await Store.from_settings(self.settings).open()
 
 
-def free_socket() -> socket.socket:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
 async def start_server(settings: Settings) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
-    sock = free_socket()
+    sock = loopback_socket()
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), lifespan="on", log_level="warning")
